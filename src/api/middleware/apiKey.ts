@@ -1,0 +1,93 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { getApiKeyByID, updateApiKeyLastUsed } from '../../db/queries/apiKeys.js';
+import { getUserByID, updateUserLastSeen } from '../../db/queries/users.js';
+import { parseToken, secretMatches } from '../auth/apiKeys.js';
+import { siteRoles, type Subject } from '../authz.js';
+import type { ServerContext } from '../context.js';
+import { rfc3339 } from '../convert/time.js';
+import { errors } from '../http/errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    subject?: Subject;
+    apiKeyId?: string;
+  }
+}
+
+export const SESSION_COOKIE = 'coder_session_token';
+export const SESSION_HEADER = 'coder-session-token';
+
+/** Writes to `last_used` happen at most this often per key: reads stay reads. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0) continue;
+    const k = part.slice(0, i).trim();
+    const v = part.slice(i + 1).trim();
+    if (k && !(k in out)) {
+      try {
+        out[k] = decodeURIComponent(v);
+      } catch {
+        out[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/** The token, from the first place that has one: cookie, query, header, then `Authorization: Bearer`. */
+export function tokenFromRequest(req: FastifyRequest): string | undefined {
+  const cookie = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+  if (cookie) return cookie;
+  const q = (req.query as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+  if (typeof q === 'string' && q) return q;
+  const h = req.headers[SESSION_HEADER];
+  if (typeof h === 'string' && h) return h;
+  const auth = req.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  return undefined;
+}
+
+/** Resolves the caller of a request from its API key; throws the 401 the reference prescribes otherwise. */
+export async function authenticate(ctx: ServerContext, req: FastifyRequest): Promise<Subject> {
+  const token = tokenFromRequest(req);
+  if (!token) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
+  const parsed = parseToken(token);
+  if (!parsed.ok) throw errors.unauthorized(parsed.detail);
+  const key = await getApiKeyByID(ctx.pool, parsed.id);
+  if (!key) throw errors.unauthorized('API key is invalid.');
+  if (!secretMatches(parsed.secret, key.hashed_secret)) throw errors.unauthorized('API key secret is invalid.');
+  const now = ctx.clock.now();
+  if (key.expires_at.getTime() <= now.getTime()) throw errors.unauthorized(`API key expired at ${rfc3339(key.expires_at)}.`);
+  const user = await getUserByID(ctx.pool, key.user_id);
+  if (!user || user.deleted) throw errors.unauthorized('API key is invalid.');
+  if (user.status !== 'active') {
+    throw errors.unauthorized(`User is not active (status = "${user.status}"). Contact an admin to reactivate your account.`);
+  }
+  if (now.getTime() - key.last_used.getTime() > LAST_USED_WRITE_INTERVAL_MS) {
+    await updateApiKeyLastUsed(ctx.pool, key.id, now);
+    await updateUserLastSeen(ctx.pool, user.id, now);
+  }
+  req.apiKeyId = key.id;
+  const subject: Subject = { userId: user.id, username: user.username, roles: siteRoles(user.rbac_roles) };
+  req.subject = subject;
+  return subject;
+}
+
+/** A preHandler that rejects requests without a valid session. */
+export function requireAuth(ctx: ServerContext) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    await authenticate(ctx, req);
+  };
+}
+
+/** The caller of an authenticated route. */
+export function subjectOf(req: FastifyRequest): Subject {
+  if (!req.subject) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
+  return req.subject;
+}

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+
+import type { ServerContext } from '../context.js';
+
+import { fileRoutes } from './files.js';
+import { metaRoutes } from './meta.js';
+import { organizationRoutes } from './organizations.js';
+import { userRoutes } from './users.js';
+
+/** Every route of the API, registered in one place so a newcomer finds each endpoint's file from here. */
+export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
+  await metaRoutes(app, ctx, deps);
+  await userRoutes(app, ctx);
+  await organizationRoutes(app, ctx);
+  await fileRoutes(app, ctx);
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+
+import type { Clock } from '../lib/clock.js';
+import { systemClock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embeddedPostgres.js';
+import { migrate } from '../db/migrate.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { PgPubsub } from '../db/pubsub.js';
+
+import { buildApp } from './app.js';
+import { defaultServerOptions, type ServerContext, type ServerOptions } from './context.js';
+
+export interface ApiServerConfig {
+  /** host:port to listen on; port 0 picks a free one. */
+  address: string;
+  /** External PostgreSQL; without it an embedded cluster runs in `<dataDir>/postgres`. */
+  postgresUrl?: string;
+  dataDir: string;
+  logger: Logger;
+  clock?: Clock;
+  options?: Partial<ServerOptions>;
+  /** Embedded cluster tuned for throwaway data (tests, benchmarks). */
+  ephemeralPostgres?: boolean;
+  poolSize?: number;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  url: string;
+  postgres?: EmbeddedPostgres;
+  migrated: number[];
+  /** Stop accepting, drain in-flight requests, then release the database (and stop the embedded cluster). */
+  close(): Promise<void>;
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  if (i < 0) throw new Error(`invalid address "${address}": expected host:port`);
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port in address "${address}"`);
+  return { host, port };
+}
+
+/** Starts the database, migrates it, and serves the API. Daemons are wired by the caller (see the server command). */
+export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
+  const { logger } = cfg;
+  let postgres: EmbeddedPostgres | undefined;
+  let url = cfg.postgresUrl;
+  if (!url) {
+    postgres = await startEmbeddedPostgres({ dataDir: cfg.dataDir, logger, ephemeral: cfg.ephemeralPostgres });
+    url = postgres.url;
+  }
+  let pool: Pool | undefined;
+  let pubsub: PgPubsub | undefined;
+  try {
+    pool = createPool(url, cfg.poolSize ?? 20);
+    const migrated = await migrate(pool);
+    if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
+    pubsub = new PgPubsub(url, pool, logger);
+    const { host, port } = splitAddress(cfg.address);
+    const listenPort = port;
+    const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
+    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options };
+    const app = await buildApp(ctx);
+    await app.listen({ host, port: listenPort });
+    const addr = app.server.address();
+    const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    if (!cfg.options?.accessUrl) options.accessUrl = base;
+    const p = pool;
+    const ps = pubsub;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      ctx,
+      url: base,
+      postgres,
+      migrated,
+      close: () =>
+        (closing ??= (async () => {
+          await app.close();
+          await ps.close();
+          await p.end();
+          await postgres?.stop();
+        })()),
+    };
+  } catch (e) {
+    await pubsub?.close().catch(() => {});
+    await pool?.end().catch(() => {});
+    await postgres?.stop().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,151 @@
+import os from 'node:os';
+import path from 'node:path';
+
+import type { ServerOptions } from '../../api/context.js';
+import { startApiServer, type ApiServer } from '../../api/server.js';
+import type { Clock } from '../../lib/clock.js';
+import { getUserCount } from '../../db/queries/users.js';
+import { parseDuration } from '../../lib/duration.js';
+import { createLogger, type LogLevel, type Logger } from '../../lib/logger.js';
+import { formatFlags, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { kilnVersion } from '../version.js';
+
+export const serverFlags: FlagSpec[] = [
+  { name: 'address', short: 'a', type: 'string', env: true, default: '127.0.0.1:3000', placeholder: 'host:port', description: 'Where the HTTP API listens' },
+  { name: 'access-url', type: 'string', env: true, placeholder: 'url', description: 'The URL users and workspaces reach this server at (default: from --address)' },
+  { name: 'data-dir', type: 'string', env: true, placeholder: 'dir', description: 'Where kiln keeps its embedded PostgreSQL and workspaces (default: $XDG_DATA_HOME/kiln; /var/lib/kiln as root)' },
+  { name: 'postgres-url', type: 'string', env: true, placeholder: 'url', description: 'An external PostgreSQL (13+) instead of the embedded one' },
+  { name: 'provisioner-daemons', type: 'number', env: true, default: 3, placeholder: 'n', description: 'Built-in provisioner daemons, each running one build at a time' },
+  { name: 'log-level', type: 'string', env: true, default: 'info', placeholder: 'level', description: 'trace, debug, info, warn or error' },
+  { name: 'session-duration', type: 'string', env: true, default: '24h', placeholder: 'duration', description: 'Lifetime of a login session' },
+  { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
+  { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
+  { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
+];
+
+const HELP = `Usage: kiln server [flags]
+
+Runs the API, the dashboard and the built-in provisioner daemons. Without --postgres-url an embedded PostgreSQL
+runs in <data-dir>/postgres, bound to 127.0.0.1, started and stopped with the server.
+
+Examples:
+  kiln server
+  kiln server --address 0.0.0.0:8080 --access-url https://kiln.example.com
+  kiln server --postgres-url postgres://kiln:secret@db:5432/kiln
+
+Flags:
+${formatFlags(serverFlags)}`;
+
+export function defaultDataDir(): string {
+  // PostgreSQL runs as its own OS user when kiln runs as root, and that user cannot enter /root.
+  if (process.getuid?.() === 0) return '/var/lib/kiln';
+  const xdg = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(xdg, 'kiln');
+}
+
+export interface ServerConfig {
+  address: string;
+  accessUrl?: string;
+  dataDir: string;
+  postgresUrl?: string;
+  provisionerDaemons: number;
+  logLevel: LogLevel;
+  sessionDurationMs: number;
+  maxFileBytes: number;
+  jobHangTimeoutMs: number;
+  jobPendingTimeoutMs: number;
+  /** Not flags: seams for tests and benchmarks. */
+  clock?: Clock;
+  overrides?: Partial<ServerOptions>;
+  ephemeralPostgres?: boolean;
+}
+
+export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  const { flags, args } = parseFlags(argv, serverFlags, env);
+  if (flags.help) return 'help';
+  if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+  const level = String(flags['log-level']);
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be trace, debug, info, warn or error`);
+  const daemons = Number(flags['provisioner-daemons']);
+  if (!Number.isInteger(daemons) || daemons < 0) throw new UsageError('--provisioner-daemons must be a whole number ≥ 0');
+  const duration = (name: string) => {
+    try {
+      return parseDuration(String(flags[name]));
+    } catch (e) {
+      throw new UsageError(`--${name}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    address: String(flags.address),
+    accessUrl: flags['access-url'] ? String(flags['access-url']) : undefined,
+    dataDir: path.resolve(flags['data-dir'] ? String(flags['data-dir']) : defaultDataDir()),
+    postgresUrl: flags['postgres-url'] ? String(flags['postgres-url']) : undefined,
+    provisionerDaemons: daemons,
+    logLevel: level as LogLevel,
+    sessionDurationMs: duration('session-duration'),
+    maxFileBytes: Number(flags['max-file-size']),
+    jobHangTimeoutMs: duration('job-hang-timeout'),
+    jobPendingTimeoutMs: duration('job-pending-timeout'),
+  };
+}
+
+export interface RunningServer {
+  api: ApiServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Wires the API, the database and the built-in daemons together. Used by `kiln server` and by the test harness. */
+export async function startServer(cfg: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const api = await startApiServer({
+    address: cfg.address,
+    postgresUrl: cfg.postgresUrl,
+    dataDir: cfg.dataDir,
+    logger,
+    options: {
+      accessUrl: cfg.accessUrl,
+      version: kilnVersion(),
+      sessionDurationMs: cfg.sessionDurationMs,
+      maxFileBytes: cfg.maxFileBytes,
+      jobHangTimeoutMs: cfg.jobHangTimeoutMs,
+      jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
+      ...cfg.overrides,
+    },
+    clock: cfg.clock,
+    ephemeralPostgres: cfg.ephemeralPostgres,
+  });
+  return { api, url: api.url, close: () => api.close() };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const cfg = serverConfigFromArgs(argv);
+  if (cfg === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  const logger = createLogger(cfg.logLevel);
+  const started = Date.now();
+  const server = await startServer(cfg, logger);
+  const url = server.api.ctx.options.accessUrl;
+  console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
+  console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
+  if ((await getUserCount(server.api.ctx.pool)) === 0) {
+    console.log(`No user exists yet. Create the first one (it becomes the owner):`);
+    console.log(`  curl -X POST ${url}/api/v2/users/first -H 'Content-Type: application/json' \\`);
+    console.log(`    -d '{"email":"admin@example.com","username":"admin","password":"a-long-password"}'`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down: draining requests and stopping PostgreSQL');
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  console.log('kiln stopped');
+  return 0;
+}

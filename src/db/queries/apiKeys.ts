@@ -1,0 +1,43 @@
+import type { Queryable } from '../pool.js';
+
+export interface ApiKeyRow {
+  id: string;
+  hashed_secret: Buffer;
+  user_id: string;
+  login_type: 'password' | 'token';
+  lifetime_seconds: number;
+  expires_at: Date;
+  last_used: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function getApiKeyByID(db: Queryable, id: string): Promise<ApiKeyRow | undefined> {
+  const { rows } = await db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
+  return rows[0];
+}
+
+export interface InsertApiKeyParams {
+  id: string;
+  hashedSecret: Buffer;
+  userId: string;
+  loginType: 'password' | 'token';
+  lifetimeMs: number;
+  now: Date;
+}
+
+export async function insertApiKey(db: Queryable, p: InsertApiKeyParams): Promise<void> {
+  await db.query(
+    `INSERT INTO api_keys (id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at, last_used, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)`,
+    [p.id, p.hashedSecret, p.userId, p.loginType, Math.round(p.lifetimeMs / 1000), new Date(p.now.getTime() + p.lifetimeMs), p.now],
+  );
+}
+
+export async function updateApiKeyLastUsed(db: Queryable, id: string, now: Date): Promise<void> {
+  await db.query('UPDATE api_keys SET last_used = $2, updated_at = $2 WHERE id = $1', [id, now]);
+}
+
+export async function deleteApiKey(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM api_keys WHERE id = $1', [id]);
+}

@@ -1,0 +1,63 @@
+import { SdkError } from './errors.js';
+import type { Response } from './types/response.js';
+
+export const SESSION_TOKEN_COOKIE = 'coder_session_token';
+export const SESSION_TOKEN_HEADER = 'Coder-Session-Token';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** Raw bytes sent as-is with this content type (file uploads). */
+  raw?: { data: Uint8Array; contentType: string };
+  signal?: AbortSignal;
+}
+
+/** The shared HTTP transport of the SDK: base URL, session token, JSON in and out, errors as SdkError. */
+export class HttpTransport {
+  constructor(
+    readonly baseUrl: URL,
+    public token: string | undefined,
+  ) {}
+
+  url(path: string, query?: Query): URL {
+    const u = new URL(path.replace(/^\//, ''), this.baseUrl.href.endsWith('/') ? this.baseUrl : new URL(this.baseUrl.href + '/'));
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
+
+  async fetch(method: string, path: string, opts: RequestOptions = {}): Promise<globalThis.Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.token) headers[SESSION_TOKEN_HEADER] = this.token;
+    let body: string | Uint8Array | undefined;
+    if (opts.raw) {
+      headers['Content-Type'] = opts.raw.contentType;
+      body = opts.raw.data;
+    } else if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const url = this.url(path, opts.query);
+    const res = await fetch(url, { method, headers, body, signal: opts.signal });
+    if (!res.ok) throw new SdkError(res.status, await readError(res), method, url.pathname);
+    return res;
+  }
+
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.fetch(method, path, opts);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : null) as T;
+  }
+}
+
+async function readError(res: globalThis.Response): Promise<Response> {
+  const text = await res.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as Partial<Response>;
+    if (parsed && typeof parsed.message === 'string') return parsed as Response;
+  } catch {
+    // Not JSON: a proxy or a crash in front of the server; report what came back.
+  }
+  return { message: `Unexpected status code ${res.status}.`, detail: text.slice(0, 500) || res.statusText };
+}
