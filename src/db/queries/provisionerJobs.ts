@@ -95,3 +95,45 @@ export async function getQueuePositions(db: Queryable, ids: string[]): Promise<M
   for (const r of rows) out.set(r.id, { position: r.position, size: r.size });
   return out;
 }
+
+export interface ProvisionerJobLogRow {
+  id: number;
+  job_id: string;
+  created_at: Date;
+  source: 'provisioner_daemon' | 'provisioner';
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  stage: string;
+  output: string;
+}
+
+/**
+ * A job's log lines with `after < id < before` (each bound optional), ascending. AND semantics, not Coder's OR
+ * (deviation 6). `limit` bounds one page of a follower's catch-up.
+ */
+export async function getProvisionerJobLogs(
+  db: Queryable,
+  jobId: string,
+  range: { after?: number; before?: number; limit?: number } = {},
+): Promise<ProvisionerJobLogRow[]> {
+  const { rows } = await db.query<ProvisionerJobLogRow>(
+    `SELECT id, job_id, created_at, source, level, stage, output FROM provisioner_job_logs
+     WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2) AND ($3::bigint IS NULL OR id < $3)
+     ORDER BY id LIMIT $4`,
+    [jobId, range.after ?? null, range.before ?? null, range.limit ?? null],
+  );
+  return rows;
+}
+
+/**
+ * Marks a job canceled. A job no daemon has taken is completed at the same instant (it goes straight to `canceled`);
+ * a running one only gets `canceled_at`, and its daemon finishes it.
+ */
+export async function updateProvisionerJobCanceled(db: Queryable, id: string, now: Date): Promise<ProvisionerJobRow> {
+  const { rows } = await db.query<ProvisionerJobRow>(
+    `UPDATE provisioner_jobs SET canceled_at = $2, updated_at = $2,
+       completed_at = CASE WHEN worker_id IS NULL THEN $2::timestamptz ELSE completed_at END
+     WHERE id = $1 RETURNING *`,
+    [id, now],
+  );
+  return rows[0] as ProvisionerJobRow;
+}

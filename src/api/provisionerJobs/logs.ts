@@ -1,0 +1,73 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+
+import { getProvisionerJobLogs, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
+import type { ValidationError } from '../../sdk/types/response.js';
+import type { ServerContext } from '../context.js';
+import { convertProvisionerJobLog } from '../convert/provisionerJobLogs.js';
+import { ApiError, errors } from '../http/errors.js';
+import { arr, errorResponses } from '../schemas/common.js';
+import { provisionerJobLogSchema } from '../schemas/provisionerJobs.js';
+
+import { followJobLogs } from './follower.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    logsRequest?: { job: ProvisionerJobRow; after?: number; before?: number; follow: boolean };
+  }
+}
+
+function parseLogId(q: Record<string, unknown>, name: 'after' | 'before', v: ValidationError[]): number | undefined {
+  const raw = q[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw)) {
+    v.push({ field: name, detail: 'Must be an integer' });
+    return undefined;
+  }
+  return Number(raw);
+}
+
+/** `?follow`, `?follow=true` and `?follow=1` follow; `?follow=false` lists (deviation 6). */
+function parseFollow(q: Record<string, unknown>): boolean {
+  if (!('follow' in q)) return false;
+  const raw = q.follow;
+  return raw === '' || raw === 'true' || raw === '1' || raw === true;
+}
+
+/**
+ * The logs endpoint of a job-backed resource (workspace builds, template versions): a JSON list with optional
+ * `before`/`after` log-id bounds, or with `?follow` a WebSocket stream (see follower.ts).
+ * Spread into a route: `app.route({ method: 'GET', url, onRequest: auth, ...jobLogsRoute(ctx, loadJob) })`.
+ */
+export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) => Promise<ProvisionerJobRow>) {
+  return {
+    schema: { response: { 200: arr(provisionerJobLogSchema), ...errorResponses } },
+    preHandler: async (req: FastifyRequest) => {
+      const q = (req.query ?? {}) as Record<string, unknown>;
+      const v: ValidationError[] = [];
+      const after = parseLogId(q, 'after', v);
+      const before = parseLogId(q, 'before', v);
+      const first = v[0];
+      if (first) throw new ApiError(400, `Query param "${first.field}" must be an integer.`, undefined, v);
+      const follow = parseFollow(q);
+      if (follow && before !== undefined) throw errors.badRequest('Query param "before" cannot be used with "follow".');
+      const job = await loadJob(req);
+      req.logsRequest = { job, after, before, follow };
+    },
+    handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const r = req.logsRequest;
+      if (!r) throw errors.internal('Internal error querying job.');
+      if (r.follow) throw errors.badRequest('Failed to accept websocket.', 'The request was not a WebSocket upgrade; follow needs one.');
+      const rows = await getProvisionerJobLogs(ctx.pool, r.job.id, { after: r.after, before: r.before });
+      return reply.send(rows.map(convertProvisionerJobLog));
+    },
+    wsHandler: (socket: WebSocket, req: FastifyRequest) => {
+      const r = req.logsRequest;
+      if (!r) {
+        socket.close(1011);
+        return;
+      }
+      void followJobLogs(ctx, socket, r.job.id, r.after);
+    },
+  };
+}
