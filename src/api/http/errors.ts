@@ -29,6 +29,6 @@ export const errors = {
     new ApiError(400, `Invalid UUID "${raw}".`, `invalid UUID length or format: "${raw}"`, [{ field, detail: 'Invalid UUID' }]),
   bodyTooLarge: (limit: number) => new ApiError(413, 'Request body is too large.', `The limit is ${limit} bytes.`),
   internal: (message: string, detail?: string) => new ApiError(500, message, detail),
-  conflict: (message: string, detail?: string) => new ApiError(409, message, detail),
+  conflict: (message: string, detail?: string, validations?: ValidationError[]) => new ApiError(409, message, detail, validations),
   badRequest: (message: string, detail?: string, validations?: ValidationError[]) => new ApiError(400, message, detail, validations),
 };

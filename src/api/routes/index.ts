@@ -7,6 +7,8 @@ import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { userRoutes } from './users.js';
+import { workspaceBuildRoutes } from './workspaceBuilds.js';
+import { workspaceRoutes } from './workspaces.js';
 
 /** Every route of the API, registered in one place so a newcomer finds each endpoint's file from here. */
 export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
@@ -14,4 +16,6 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await userRoutes(app, ctx);
   await organizationRoutes(app, ctx);
   await fileRoutes(app, ctx);
+  await workspaceRoutes(app, ctx);
+  await workspaceBuildRoutes(app, ctx);
 }

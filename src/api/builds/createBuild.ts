@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Queryable } from '../../db/pool.js';
+import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
+import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
+import { getLatestWorkspaceBuild, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { upsertWorkspaceParameterValue, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
+import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
+import type { ServerContext } from '../context.js';
+import { isActiveJobStatus, jobStatus } from '../convert/provisionerJobs.js';
+import { ApiError, errors } from '../http/errors.js';
+
+/** Loads a template version for a build; an unknown one is the client's mistake (400), as in Coder. */
+export async function loadBuildTemplateVersion(db: Queryable, id: string): Promise<TemplateVersionRow> {
+  const v = await getTemplateVersionByID(db, id);
+  if (!v) {
+    throw errors.badRequest('Template version not found.', undefined, [{ field: 'template_version_id', detail: 'template version not found' }]);
+  }
+  return v;
+}
+
+/**
+ * Refuses versions whose import has not succeeded (reference §5.7.1 step 10, with the post-Nov-22 statuses).
+ */
+export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<Record<string, string>> {
+  const job = await getProvisionerJobByID(db, v.job_id);
+  if (!job) throw errors.internal('Internal error fetching provisioner job.');
+  const status = jobStatus(job);
+  if (status === 'pending' || status === 'running' || status === 'canceling') {
+    throw new ApiError(406, `The provided template version is ${status}. Wait for it to complete importing!`);
+  }
+  if (status === 'failed') {
+    throw errors.badRequest(`The provided template version "${v.name}" has failed to import: "${job.error ?? ''}". You cannot build workspaces with it!`);
+  }
+  if (status === 'canceled') {
+    throw errors.badRequest('The provided template version was canceled during import. You cannot builds workspaces with it!');
+  }
+  return job.tags;
+}
+
+export interface InsertBuildParams {
+  workspace: WorkspaceRow;
+  template: TemplateRow;
+  version: TemplateVersionRow;
+  importTags: Record<string, string>;
+  transition: WorkspaceTransition;
+  initiatorId: string;
+  /** The state the build starts from: the previous build's unless the caller replaced it. */
+  state: Buffer | null;
+  orphan: boolean;
+  parameterValues: CreateParameterRequest[];
+  buildNumber: number;
+}
+
+/**
+ * Writes a build and its job inside the caller's transaction: legacy parameters first, then the job (which wakes the
+ * daemons on commit), then the build row whose unique (workspace, number) settles any race.
+ */
+export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
+  const now = ctx.clock.now();
+  for (const pv of p.parameterValues) {
+    await upsertWorkspaceParameterValue(tx, {
+      id: randomUUID(),
+      workspaceId: p.workspace.id,
+      name: pv.name,
+      sourceScheme: pv.source_scheme,
+      sourceValue: pv.source_value,
+      destinationScheme: pv.destination_scheme,
+      now,
+    });
+  }
+  const buildId = randomUUID();
+  const templateFileJob = await getProvisionerJobByID(tx, p.version.job_id);
+  if (!templateFileJob) throw errors.internal('Internal error fetching provisioner job.');
+  const job = await enqueueJob(tx, {
+    id: randomUUID(),
+    now,
+    organizationId: p.template.organization_id,
+    initiatorId: p.initiatorId,
+    provisioner: templateFileJob.provisioner,
+    type: 'workspace_build',
+    input: { workspace_build_id: buildId, dry_run: false, ...(p.orphan ? { orphan: true } : {}) },
+    fileId: templateFileJob.file_id,
+    tags: mutateTags(p.workspace.owner_id, p.importTags),
+  });
+  return insertWorkspaceBuild(tx, {
+    id: buildId,
+    now,
+    workspaceId: p.workspace.id,
+    templateVersionId: p.version.id,
+    buildNumber: p.buildNumber,
+    transition: p.transition,
+    initiatorId: p.initiatorId,
+    state: p.state,
+    jobId: job.id,
+    reason: 'initiator',
+  });
+}
+
+/** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */
+export async function nextBuildNumber(db: Queryable, workspaceId: string): Promise<{ number: number; previous?: WorkspaceBuildRow }> {
+  const latest = await getLatestWorkspaceBuild(db, workspaceId);
+  if (!latest) return { number: 1 };
+  const job = await getProvisionerJobByID(db, latest.job_id);
+  if (job && isActiveJobStatus(jobStatus(job))) throw errors.conflict('A workspace build is already active.');
+  return { number: latest.build_number + 1, previous: latest };
+}
+
+export async function loadTemplateOf(db: Queryable, v: TemplateVersionRow): Promise<TemplateRow> {
+  const t = v.template_id ? await getTemplateByID(db, v.template_id) : undefined;
+  if (!t) throw errors.internal('Failed to get template');
+  return t;
+}

@@ -1,0 +1,223 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+import { inTx, isUniqueViolation } from '../../db/pool.js';
+import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
+import { getTemplateByID } from '../../db/queries/templates.js';
+import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds } from '../../db/queries/workspaceBuilds.js';
+import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
+import { workspaceChannel } from '../../jobs/channels.js';
+import type { ValidationError } from '../../sdk/types/response.js';
+import type { CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
+import { authz } from '../authz.js';
+import { readableBuild, readableWorkspace } from '../builds/access.js';
+import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
+import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, errors } from '../http/errors.js';
+import { requireAuth, subjectOf } from '../middleware/apiKey.js';
+import { cancelJob, parseExpectStatus } from '../provisionerJobs/cancel.js';
+import { jobLogsRoute } from '../provisionerJobs/logs.js';
+import { arr, errorResponses, params, responseSchema, str, uuidParams } from '../schemas/common.js';
+import { createWorkspaceBuildBody, workspaceBuildSchema, workspaceResourceSchema } from '../schemas/workspaceBuilds.js';
+
+import { isUuid, resolveUserParam } from './userParam.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const tags = ['Builds'];
+
+function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
+  ctx.pubsub.publish(workspaceChannel(workspaceId)).catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'publish failed'));
+}
+
+/** `limit`/`offset` must be non-negative integers (deviation 13); `after_id` a UUID. */
+function parsePagination(q: Record<string, string | undefined>): { limit?: number; offset: number; afterId?: string } {
+  const v: ValidationError[] = [];
+  const int = (name: 'limit' | 'offset') => {
+    const raw = q[name];
+    if (raw === undefined || raw === '') return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) > 2 ** 31 - 1) {
+      v.push({ field: name, detail: `Query param "${name}" must be a valid non-negative integer (got "${raw}")` });
+      return undefined;
+    }
+    return Number(raw);
+  };
+  const limit = int('limit');
+  const offset = int('offset') ?? 0;
+  const afterId = q.after_id || undefined;
+  if (afterId !== undefined && !isUuid(afterId)) v.push({ field: 'after_id', detail: 'Query param "after_id" must be a valid uuid' });
+  if (v.length) throw errors.badRequest('Query parameters have invalid values.', undefined, v);
+  return { limit: limit === 0 ? undefined : limit, offset, afterId };
+}
+
+export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const auth = requireAuth(ctx);
+
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } } },
+    async (req) => {
+      const { build, workspace } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
+      return (await renderBuilds(ctx, [build], [workspace]))[0];
+    },
+  );
+
+  app.patch<{ Params: { workspacebuild: string }; Querystring: { expect_status?: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/cancel',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: responseSchema, ...errorResponses } } },
+    async (req) => {
+      const s = subjectOf(req);
+      const expect = parseExpectStatus(req.query.expect_status);
+      const { build, workspace } = await readableBuild(ctx, s, req.params.workspacebuild);
+      if (!authz.canUpdateWorkspace(s, workspace)) throw errors.resourceNotFound();
+      const template = await getTemplateByID(ctx.pool, workspace.template_id);
+      if (!template) throw errors.internal('Internal error verifying permission to cancel workspace build.');
+      // Canceling a job that is still pending touches no infrastructure, so the template's restriction does not apply.
+      if (!template.allow_user_cancel_workspace_jobs && !authz.isOwner(s) && expect !== 'pending') {
+        throw new ApiError(403, 'User is not allowed to cancel workspace builds. Owner role is required.');
+      }
+      await cancelJob(ctx, build.job_id, expect);
+      publishWorkspace(ctx, workspace.id);
+      return { message: 'Job has been marked as canceled...' };
+    },
+  );
+
+  const buildLogs = jobLogsRoute(ctx, async (req) => {
+    const { build } = await readableBuild(ctx, subjectOf(req), (req as FastifyRequest<{ Params: { workspacebuild: string } }>).params.workspacebuild);
+    const job = await getProvisionerJobByID(ctx.pool, build.job_id);
+    if (!job) throw errors.internal('Internal error fetching provisioner job.');
+    return job;
+  });
+  app.route({
+    method: 'GET',
+    url: '/api/v2/workspacebuilds/:workspacebuild/logs',
+    onRequest: auth,
+    ...buildLogs,
+    schema: { ...buildLogs.schema, tags, params: uuidParams('workspacebuild') },
+  });
+
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/resources',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: arr(workspaceResourceSchema), ...errorResponses } } },
+    async (req) => {
+      const { build } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
+      const job = await getProvisionerJobByID(ctx.pool, build.job_id);
+      if (!job) throw errors.internal('Internal error fetching provisioner job.');
+      if (!job.completed_at) throw errors.badRequest("Job hasn't completed!");
+      const resources = (await loadResourcesForJobs(ctx, ctx.pool, [job.id])).get(job.id) ?? [];
+      return [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+  );
+
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/state',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { ...errorResponses } } },
+    async (req, reply) => {
+      const s = subjectOf(req);
+      const { build } = await readableBuild(ctx, s, req.params.workspacebuild);
+      // State can hold secrets: only template managers read it (deviation 10).
+      if (!authz.canManageTemplates(s)) throw errors.forbidden();
+      const state = await getWorkspaceBuildState(ctx.pool, build.id);
+      return reply.type('application/json').send(state ?? Buffer.alloc(0));
+    },
+  );
+
+  app.get<{ Params: { workspace: string }; Querystring: Record<string, string | undefined> }>(
+    '/api/v2/workspaces/:workspace/builds',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: arr(workspaceBuildSchema), ...errorResponses } } },
+    async (req) => {
+      const workspace = await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
+      const page = parsePagination(req.query);
+      let since: Date | undefined;
+      if (req.query.since) {
+        since = new Date(req.query.since);
+        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(req.query.since) || Number.isNaN(since.getTime())) {
+          throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${req.query.since}" as RFC3339 failed`);
+        }
+      }
+      let afterBuildNumber: number | undefined;
+      if (page.afterId) {
+        const cursor = await getWorkspaceBuildByID(ctx.pool, page.afterId);
+        if (!cursor) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
+        afterBuildNumber = cursor.build_number;
+      }
+      const rows = await listWorkspaceBuilds(ctx.pool, { workspaceId: workspace.id, since, afterBuildNumber, offset: page.offset, limit: page.limit });
+      return renderBuilds(ctx, rows, [workspace]);
+    },
+  );
+
+  app.post<{ Params: { workspace: string }; Body: CreateWorkspaceBuildRequest }>(
+    '/api/v2/workspaces/:workspace/builds',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: createWorkspaceBuildBody, response: { 201: workspaceBuildSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const s = subjectOf(req);
+      const body = req.body;
+      const workspace = await readableWorkspace(ctx, s, req.params.workspace);
+      const allowed = body.transition === 'delete' ? authz.canDeleteWorkspace(s, workspace) : authz.canUpdateWorkspace(s, workspace);
+      if (!allowed) throw errors.resourceNotFound();
+      if (workspace.deleted && body.transition !== 'delete') {
+        throw errors.conflict(`Cannot ${body.transition} a deleted workspace!`, 'This workspace has been deleted and cannot be modified.');
+      }
+      let versionId = body.template_version_id && body.template_version_id !== ZERO_UUID ? body.template_version_id : undefined;
+      versionId ??= (await getLatestWorkspaceBuild(ctx.pool, workspace.id))?.template_version_id;
+      if (!versionId) throw errors.internal('Internal error fetching the latest workspace build.');
+      const version = await loadBuildTemplateVersion(ctx.pool, versionId);
+      const template = await loadTemplateOf(ctx.pool, version);
+      if (template.id !== workspace.template_id) {
+        throw errors.badRequest('Template version does not belong to the workspace\'s template.', undefined, [
+          { field: 'template_version_id', detail: 'template version must belong to the workspace\'s template' },
+        ]);
+      }
+      const customState = body.state !== undefined && body.state !== null;
+      if ((customState || body.orphan) && !authz.canManageTemplates(s)) throw new ApiError(403, 'Only template managers may provide custom state');
+      if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
+      if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
+      const importTags = await checkImportSucceeded(ctx.pool, version);
+      let build;
+      try {
+        build = await inTx(ctx.pool, async (tx) => {
+          // Serialises concurrent creates for this workspace: the loser sees the winner's active build (409).
+          const locked = await getWorkspaceByIDForUpdate(tx, workspace.id);
+          if (!locked) throw errors.resourceNotFound();
+          const { number, previous } = await nextBuildNumber(tx, workspace.id);
+          const state = body.orphan ? Buffer.alloc(0) : customState ? Buffer.from(body.state as string, 'base64') : (previous?.provisioner_state ?? null);
+          return insertBuild(ctx, tx, {
+            workspace: locked,
+            template,
+            version,
+            importTags,
+            transition: body.transition,
+            initiatorId: s.userId,
+            state,
+            orphan: !!body.orphan,
+            parameterValues: body.parameter_values ?? [],
+            buildNumber: number,
+          });
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
+        throw e;
+      }
+      publishWorkspace(ctx, workspace.id);
+      return reply.code(201).send((await renderBuilds(ctx, [build], [workspace]))[0]);
+    },
+  );
+
+  app.get<{ Params: { user: string; workspacename: string; buildnumber: string } }>(
+    '/api/v2/users/:user/workspace/:workspacename/builds/:buildnumber',
+    { onRequest: auth, schema: { tags, params: params({ user: str, workspacename: str, buildnumber: str }), response: { 200: workspaceBuildSchema, ...errorResponses } } },
+    async (req) => {
+      const s = subjectOf(req);
+      const owner = await resolveUserParam(ctx.pool, s, req.params.user);
+      const raw = req.params.buildnumber;
+      const n = Number(raw);
+      if (!/^[+-]?\d+$/.test(raw) || n > 2 ** 31 - 1 || n < -(2 ** 31)) {
+        throw errors.badRequest('Failed to parse build number as integer.', `strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+      }
+      const workspace = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, req.params.workspacename);
+      if (!workspace || !authz.canReadWorkspace(s, workspace)) throw errors.resourceNotFound();
+      const build = await getWorkspaceBuildByNumber(ctx.pool, workspace.id, n);
+      if (!build) throw new ApiError(404, `Workspace "${req.params.workspacename}" Build ${n} does not exist.`);
+      return (await renderBuilds(ctx, [build], [workspace]))[0];
+    },
+  );
+}

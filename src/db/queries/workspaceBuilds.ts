@@ -1,0 +1,100 @@
+import type { Queryable } from '../pool.js';
+
+export interface WorkspaceBuildRow {
+  id: string;
+  created_at: Date;
+  updated_at: Date;
+  workspace_id: string;
+  template_version_id: string;
+  build_number: number;
+  transition: 'start' | 'stop' | 'delete';
+  initiator_id: string;
+  provisioner_state: Buffer | null;
+  job_id: string;
+  deadline: Date | null;
+  reason: 'initiator' | 'autostart' | 'autostop';
+  daily_cost: number;
+}
+
+/** Every column but the state, which can be large and is only read by the state endpoint and the daemon. */
+const COLUMNS = 'id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost';
+
+export async function getWorkspaceBuildByID(db: Queryable, id: string): Promise<WorkspaceBuildRow | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+export async function getWorkspaceBuildState(db: Queryable, id: string): Promise<Buffer | null> {
+  const { rows } = await db.query<{ provisioner_state: Buffer | null }>('SELECT provisioner_state FROM workspace_builds WHERE id = $1', [id]);
+  return rows[0]?.provisioner_state ?? null;
+}
+
+export async function getWorkspaceBuildByNumber(db: Queryable, workspaceId: string, buildNumber: number): Promise<WorkspaceBuildRow | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE workspace_id = $1 AND build_number = $2`, [workspaceId, buildNumber]);
+  return rows[0];
+}
+
+/** "Latest" is the highest build number, whatever its state. The state is included: a new build copies it. */
+export async function getLatestWorkspaceBuild(db: Queryable, workspaceId: string): Promise<WorkspaceBuildRow | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow>('SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1', [workspaceId]);
+  return rows[0];
+}
+
+export async function getLatestWorkspaceBuilds(db: Queryable, workspaceIds: string[]): Promise<WorkspaceBuildRow[]> {
+  if (workspaceIds.length === 0) return [];
+  const { rows } = await db.query<WorkspaceBuildRow>(
+    `SELECT DISTINCT ON (workspace_id) ${COLUMNS} FROM workspace_builds WHERE workspace_id = ANY($1::uuid[]) ORDER BY workspace_id, build_number DESC`,
+    [workspaceIds],
+  );
+  return rows;
+}
+
+export async function getWorkspaceBuildByJobID(db: Queryable, jobId: string): Promise<WorkspaceBuildRow | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE job_id = $1`, [jobId]);
+  return rows[0];
+}
+
+export interface ListBuildsParams {
+  workspaceId: string;
+  since?: Date;
+  afterBuildNumber?: number;
+  offset: number;
+  limit?: number;
+}
+
+/** Builds of a workspace, newest first (Coder's order, even with an `after_id` cursor). */
+export async function listWorkspaceBuilds(db: Queryable, p: ListBuildsParams): Promise<WorkspaceBuildRow[]> {
+  const { rows } = await db.query<WorkspaceBuildRow>(
+    `SELECT ${COLUMNS} FROM workspace_builds
+     WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::int IS NULL OR build_number > $3)
+     ORDER BY build_number DESC OFFSET $4 LIMIT $5`,
+    [p.workspaceId, p.since ?? null, p.afterBuildNumber ?? null, p.offset, p.limit ?? null],
+  );
+  return rows;
+}
+
+export interface InsertWorkspaceBuildParams {
+  id: string;
+  now: Date;
+  workspaceId: string;
+  templateVersionId: string;
+  buildNumber: number;
+  transition: 'start' | 'stop' | 'delete';
+  initiatorId: string;
+  state: Buffer | null;
+  jobId: string;
+  reason: 'initiator' | 'autostart' | 'autostop';
+}
+
+export async function insertWorkspaceBuild(db: Queryable, p: InsertWorkspaceBuildParams): Promise<WorkspaceBuildRow> {
+  const { rows } = await db.query<WorkspaceBuildRow>(
+    `INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, provisioner_state, job_id, reason)
+     VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+    [p.id, p.now, p.workspaceId, p.templateVersionId, p.buildNumber, p.transition, p.initiatorId, p.state, p.jobId, p.reason],
+  );
+  return rows[0] as WorkspaceBuildRow;
+}
+
+export async function updateWorkspaceBuildDeadline(db: Queryable, id: string, deadline: Date, now: Date): Promise<void> {
+  await db.query('UPDATE workspace_builds SET deadline = $2, updated_at = $3 WHERE id = $1', [id, deadline, now]);
+}

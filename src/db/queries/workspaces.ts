@@ -1,0 +1,100 @@
+import type { Queryable } from '../pool.js';
+
+export interface WorkspaceRow {
+  id: string;
+  created_at: Date;
+  updated_at: Date;
+  owner_id: string;
+  organization_id: string;
+  template_id: string;
+  deleted: boolean;
+  name: string;
+  autostart_schedule: string | null;
+  ttl_ms: number | null;
+  last_used_at: Date;
+}
+
+export async function getWorkspaceByID(db: Queryable, id: string): Promise<WorkspaceRow | undefined> {
+  const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1', [id]);
+  return rows[0];
+}
+
+/** Locks the workspace row: concurrent build creations for one workspace queue up here instead of racing. */
+export async function getWorkspaceByIDForUpdate(db: Queryable, id: string): Promise<WorkspaceRow | undefined> {
+  const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1 FOR UPDATE', [id]);
+  return rows[0];
+}
+
+export async function getWorkspacesByIDs(db: Queryable, ids: string[]): Promise<WorkspaceRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = ANY($1::uuid[])', [ids]);
+  return rows;
+}
+
+/** The live workspace of that owner and name; with `deleted`, the most recently deleted one instead. */
+export async function getWorkspaceByOwnerAndName(db: Queryable, ownerId: string, name: string, deleted = false): Promise<WorkspaceRow | undefined> {
+  const { rows } = await db.query<WorkspaceRow>(
+    'SELECT * FROM workspaces WHERE owner_id = $1 AND lower(name) = lower($2) AND deleted = $3 ORDER BY created_at DESC LIMIT 1',
+    [ownerId, name, deleted],
+  );
+  return rows[0];
+}
+
+export interface WorkspaceFilter {
+  /** Only these owners' workspaces (visibility and the `owner:` filter). */
+  ownerIds?: string[];
+  templateNames?: string[];
+  name?: string;
+}
+
+/** Non-deleted workspaces matching the filter, newest first. Status filtering happens after rendering. */
+export async function listWorkspaces(db: Queryable, f: WorkspaceFilter): Promise<WorkspaceRow[]> {
+  const { rows } = await db.query<WorkspaceRow>(
+    `SELECT w.* FROM workspaces w JOIN templates t ON t.id = w.template_id
+     WHERE NOT w.deleted
+       AND ($1::uuid[] IS NULL OR w.owner_id = ANY($1::uuid[]))
+       AND ($2::text[] IS NULL OR lower(t.name) = ANY($2::text[]))
+       AND ($3::text IS NULL OR w.name ILIKE '%' || $3 || '%')
+     ORDER BY w.created_at DESC, w.id`,
+    [f.ownerIds ?? null, f.templateNames?.map((n) => n.toLowerCase()) ?? null, f.name ?? null],
+  );
+  return rows;
+}
+
+export interface InsertWorkspaceParams {
+  id: string;
+  now: Date;
+  ownerId: string;
+  organizationId: string;
+  templateId: string;
+  name: string;
+  autostartSchedule: string | null;
+  ttlMs: number | null;
+}
+
+export async function insertWorkspace(db: Queryable, p: InsertWorkspaceParams): Promise<WorkspaceRow> {
+  const { rows } = await db.query<WorkspaceRow>(
+    `INSERT INTO workspaces (id, created_at, updated_at, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms, last_used_at)
+     VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $2) RETURNING *`,
+    [p.id, p.now, p.ownerId, p.organizationId, p.templateId, p.name, p.autostartSchedule, p.ttlMs],
+  );
+  return rows[0] as WorkspaceRow;
+}
+
+export async function updateWorkspaceTTL(db: Queryable, id: string, ttlMs: number | null, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET ttl_ms = $2, updated_at = $3 WHERE id = $1', [id, ttlMs, now]);
+}
+
+/** Legacy parameters at workspace scope: a value with the same name is replaced. */
+export async function upsertWorkspaceParameterValue(
+  db: Queryable,
+  p: { id: string; workspaceId: string; name: string; sourceScheme: string; sourceValue: string; destinationScheme: string; now: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO parameter_values (id, created_at, updated_at, scope, scope_id, name, source_scheme, source_value, destination_scheme)
+     VALUES ($1, $2, $2, 'workspace', $3, $4, $5, $6, $7)
+     ON CONFLICT (scope, scope_id, name) DO UPDATE SET source_scheme = EXCLUDED.source_scheme, source_value = EXCLUDED.source_value,
+       destination_scheme = EXCLUDED.destination_scheme, updated_at = EXCLUDED.updated_at`,
+    [p.id, p.now, p.workspaceId, p.name, p.sourceScheme, p.sourceValue, p.destinationScheme],
+  );
+}
