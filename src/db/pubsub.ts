@@ -76,6 +76,10 @@ export class PgPubsub implements Pubsub {
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Per channel, the LISTEN that made it active. */
+  #listening = new Map<string, Promise<void>>();
+  /** Cuts a reconnect backoff short when the pubsub closes. */
+  #stop = new AbortController();
 
   constructor(
     private readonly connectionString: string,
@@ -90,29 +94,35 @@ export class PgPubsub implements Pubsub {
   async subscribe(channel: string, s: Subscriber): Promise<() => void> {
     if (this.#closed) throw new Error('pubsub is closed');
     if (this.#reg.add(channel, s)) {
-      try {
-        await this.#run(async (c) => c.query(`LISTEN ${pg.escapeIdentifier(channel)}`));
-      } catch (e) {
-        this.#reg.remove(channel, s);
-        throw e;
-      }
+      this.#listening.set(channel, this.#run(async (c) => void (await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`))));
+    }
+    // A later subscriber to a channel waits for the same LISTEN: it is only subscribed once that has run.
+    try {
+      await this.#listening.get(channel);
+    } catch (e) {
+      if (this.#reg.remove(channel, s)) this.#listening.delete(channel);
+      throw e;
     }
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      if (this.#reg.remove(channel, s) && !this.#closed) {
-        this.#run(async (c) => c.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`)).catch(() => {});
+      if (this.#reg.remove(channel, s)) {
+        this.#listening.delete(channel);
+        if (!this.#closed) this.#run(async (c) => c.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`)).catch(() => {});
       }
     };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stop.abort();
     const c = this.#client;
     this.#client = null;
-    await this.#chain.catch(() => {});
     await c?.end().catch(() => {});
+    // A reconnect in progress sees #closed and gives up; wait for it so no connection outlives close().
+    await this.#connecting?.catch(() => {});
+    await this.#chain.catch(() => {});
   }
 
   /** Serialises commands on the listen connection, connecting first when needed. */
@@ -127,13 +137,16 @@ export class PgPubsub implements Pubsub {
     if (this.#closed) return Promise.reject(new Error('pubsub is closed'));
     this.#connecting ??= (async () => {
       for (let attempt = 0; ; attempt++) {
+        if (this.#closed) throw new Error('pubsub is closed');
         const c = new pg.Client({ connectionString: this.connectionString, application_name: 'kiln-pubsub' });
+        // Listeners first: an 'error' event with none attached would crash the process.
+        c.on('error', (e) => this.#lost(c, e));
+        c.on('end', () => this.#lost(c, new Error('connection ended')));
+        c.on('notification', (n) => this.#reg.deliver(n.channel, n.payload ?? ''));
         try {
           await c.connect();
-          c.on('notification', (n) => this.#reg.deliver(n.channel, n.payload ?? ''));
-          c.on('error', (e) => this.#lost(c, e));
-          c.on('end', () => this.#lost(c, new Error('connection ended')));
           for (const ch of this.#reg.channels.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+          if (this.#closed) throw new Error('pubsub is closed');
           this.#client = c;
           if (attempt > 0) this.logger?.info({ attempt }, 'pubsub reconnected');
           return c;
@@ -142,7 +155,7 @@ export class PgPubsub implements Pubsub {
           if (this.#closed) throw coerceError(e);
           if (attempt === 0 && this.#reg.channels.size === 0) throw coerceError(e);
           this.logger?.warn({ err: coerceError(e).message, attempt }, 'pubsub connect failed, retrying');
-          await sleep(backoffDelay(attempt, 100, 5000));
+          await sleep(backoffDelay(attempt, 100, 5000), this.#stop.signal);
         }
       }
     })().finally(() => {

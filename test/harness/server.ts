@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ServerOptions } from '../../src/api/context.js';
 import { startServer, type RunningServer, type ServerConfig } from '../../src/cli/commands/server.js';
 import type { Clock } from '../../src/lib/clock.js';
-import { createLogger, type LogLevel } from '../../src/lib/logger.js';
+import { createLogger, type LogLevel, type Logger } from '../../src/lib/logger.js';
 import { KilnClient } from '../../src/sdk/client.js';
 import type { SiteRole } from '../../src/sdk/types/users.js';
 
@@ -14,6 +14,8 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 export interface TestServerOptions {
   provisionerDaemons?: number;
   clock?: Clock;
+  /** Where the server logs; by default nothing is logged unless KILN_TEST_LOG names a level. */
+  logger?: Logger;
   overrides?: Partial<ServerOptions>;
   config?: Partial<ServerConfig>;
 }
@@ -49,7 +51,7 @@ let seq = 0;
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-srv-'));
-  const logger = createLogger((process.env.KILN_TEST_LOG as LogLevel | undefined) ?? 'silent');
+  const logger = opts.logger ?? createLogger((process.env.KILN_TEST_LOG as LogLevel | undefined) ?? 'silent');
   let server: RunningServer;
   try {
     server = await startServer(

@@ -9,7 +9,7 @@ export async function metaRoutes(app: FastifyInstance, ctx: ServerContext, deps:
 
   app.get(
     '/api/v2/buildinfo',
-    { schema: { tags: ['General'], response: { 200: obj({ version: str, external_url: str }, ['version', 'external_url']), ...errorResponses } } },
+    { schema: { tags: ['General'], security: [], response: { 200: obj({ version: str, external_url: str }, ['version', 'external_url']), ...errorResponses } } },
     async () => ({ version: ctx.options.version, external_url: ctx.options.accessUrl }),
   );
 

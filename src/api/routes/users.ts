@@ -48,7 +48,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   const auth = requireAuth(ctx);
   const tags = ['Users'];
 
-  app.get('/api/v2/users/first', { schema: { tags, response: { 200: responseSchema, ...errorResponses } } }, async (_req, reply) => {
+  app.get('/api/v2/users/first', { schema: { tags, security: [], response: { 200: responseSchema, ...errorResponses } } }, async (_req, reply) => {
     if ((await getUserCount(ctx.pool)) === 0) throw new ApiError(404, 'The initial user has not been created!');
     return reply.send({ message: 'The initial user has already been created!' });
   });
@@ -58,6 +58,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     {
       schema: {
         tags,
+        security: [],
         body: { ...createFirstUserBody, properties: { ...createFirstUserBody.properties, organization_name: str } },
         response: { 201: obj({ user_id: uuid, organization_id: uuid }, ['user_id', 'organization_id']), ...errorResponses },
       },
@@ -80,7 +81,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Body: LoginWithPasswordRequest }>(
     '/api/v2/users/login',
-    { schema: { tags, body: loginBody, response: { 201: obj({ session_token: str }, ['session_token']), ...errorResponses } } },
+    { schema: { tags, security: [], body: loginBody, response: { 201: obj({ session_token: str }, ['session_token']), ...errorResponses } } },
     async (req, reply) => {
       const user = await getUserByEmail(ctx.pool, req.body.email);
       // Same work whether or not the email exists, and one message for both: no user enumeration.

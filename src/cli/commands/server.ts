@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -6,6 +7,7 @@ import { startApiServer, type ApiServer } from '../../api/server.js';
 import type { Clock } from '../../lib/clock.js';
 import { getUserCount } from '../../db/queries/users.js';
 import { parseDuration } from '../../lib/duration.js';
+import { coerceError } from '../../lib/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../../lib/logger.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 import { kilnVersion } from '../version.js';
@@ -118,6 +120,11 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
   return { api, url: api.url, close: () => api.close() };
 }
 
+/** In-flight requests get this long to finish after a signal; then open streams are cut. A second signal skips it. */
+const DRAIN_TIMEOUT_MS = 10_000;
+/** Stopping daemons, the pool and PostgreSQL gets this long before PostgreSQL is stopped directly. */
+const STOP_TIMEOUT_MS = 30_000;
+
 export async function run(argv: string[]): Promise<number> {
   const cfg = serverConfigFromArgs(argv);
   if (cfg === 'help') {
@@ -125,27 +132,103 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger(cfg.logLevel);
-  const started = Date.now();
-  const server = await startServer(cfg, logger);
-  const url = server.api.ctx.options.accessUrl;
-  console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
-  console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
-  if ((await getUserCount(server.api.ctx.pool)) === 0) {
-    console.log(`No user exists yet. Create the first one (it becomes the owner):`);
-    console.log(`  curl -X POST ${url}/api/v2/users/first -H 'Content-Type: application/json' \\`);
-    console.log(`    -d '{"email":"admin@example.com","username":"admin","password":"a-long-password"}'`);
+  // Signals are caught from the very start: one that arrives while PostgreSQL starts waits for the start, then stops
+  // everything, so no postgres process outlives the server.
+  const signals = new SignalWatch(logger);
+  let server: RunningServer | undefined;
+  const crash = (e: unknown) => {
+    logger.fatal({ err: coerceError(e) }, 'unexpected error: stopping PostgreSQL and exiting');
+    void Promise.resolve(server?.api.postgres?.stop())
+      .catch(() => {})
+      .finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  try {
+    const started = Date.now();
+    server = await startServer(cfg, logger);
+    const inflight = trackRequests(server.api.app.server);
+    if (!signals.received) {
+      const url = server.api.ctx.options.accessUrl;
+      console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
+      console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
+      if ((await getUserCount(server.api.ctx.pool)) === 0) {
+        console.log(`No user exists yet. Create the first one (it becomes the owner):`);
+        console.log(`  curl -X POST ${url}/api/v2/users/first -H 'Content-Type: application/json' \\`);
+        console.log(`    -d '{"email":"admin@example.com","username":"admin","password":"a-long-password"}'`);
+      }
+    }
+    const signal = await signals.first;
+    logger.info({ signal }, 'shutting down: draining requests, then stopping PostgreSQL');
+    // Stop accepting connections (idle keep-alive ones close now), let requests in flight finish, then close the rest.
+    server.api.app.server.close();
+    await Promise.race([inflight.idle(), delay(DRAIN_TIMEOUT_MS), signals.second]);
+    const stopped = await Promise.race([server.close().then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
+    if (!stopped) {
+      logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown timed out: stopping PostgreSQL directly');
+      await server.api.postgres?.stop();
+      return 1;
+    }
+    console.log('kiln stopped');
+    // Everything is closed; should a stray handle still hold the event loop, do not hang on it.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+    return 0;
+  } finally {
+    signals.dispose();
+    process.off('uncaughtException', crash);
+    process.off('unhandledRejection', crash);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: draining requests and stopping PostgreSQL');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** SIGINT/SIGTERM: the first starts a graceful shutdown, a second one skips the drain. */
+class SignalWatch {
+  received: NodeJS.Signals | undefined;
+  readonly first: Promise<NodeJS.Signals>;
+  readonly second: Promise<void>;
+  #resolveFirst!: (s: NodeJS.Signals) => void;
+  #resolveSecond!: () => void;
+  #handler = (signal: NodeJS.Signals) => {
+    if (!this.received) {
+      this.received = signal;
+      this.#resolveFirst(signal);
+      return;
+    }
+    this.logger.warn({ signal }, 'second signal: not waiting for requests in flight');
+    this.#resolveSecond();
+  };
+
+  constructor(private readonly logger: Logger) {
+    this.first = new Promise((r) => (this.#resolveFirst = r));
+    this.second = new Promise((r) => (this.#resolveSecond = r));
+    process.on('SIGINT', this.#handler);
+    process.on('SIGTERM', this.#handler);
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.#handler);
+    process.off('SIGTERM', this.#handler);
+  }
+}
+
+/**
+ * Counts requests in flight, so shutdown can wait for them. Event streams are left out: they end only when the server
+ * closes them.
+ */
+function trackRequests(server: HttpServer): { idle(): Promise<void> } {
+  let n = 0;
+  const waiters: (() => void)[] = [];
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers.accept?.includes('text/event-stream')) return;
+    n++;
+    res.once('close', () => {
+      if (--n === 0) for (const w of waiters.splice(0)) w();
+    });
   });
-  await server.close();
-  console.log('kiln stopped');
-  return 0;
+  return {
+    idle: () => (n === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+  };
 }
