@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
+import { provisionerDaemonRoutes } from './provisionerDaemons.js';
 import { userRoutes } from './users.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
@@ -18,4 +19,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await fileRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
+  await provisionerDaemonRoutes(app, ctx);
 }

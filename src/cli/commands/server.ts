@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { ServerOptions } from '../../api/context.js';
 import { startApiServer, type ApiServer } from '../../api/server.js';
+import { startReaperLoop } from '../../api/provisionerdserver/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { getUserCount } from '../../db/queries/users.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -11,6 +12,8 @@ import { coerceError } from '../../lib/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../../lib/logger.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 import { kilnVersion } from '../version.js';
+
+import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
 export const serverFlags: FlagSpec[] = [
   { name: 'address', short: 'a', type: 'string', env: true, default: '127.0.0.1:3000', placeholder: 'host:port', description: 'Where the HTTP API listens' },
@@ -61,6 +64,14 @@ export interface ServerConfig {
   clock?: Clock;
   overrides?: Partial<ServerOptions>;
   ephemeralPostgres?: boolean;
+  /** On close, running builds get this long to finish before they are stopped and failed (default 0). */
+  daemonShutdownGraceMs?: number;
+  /** How often the job reaper runs (default 30 s; it also runs once at start-up). */
+  reaperIntervalMs?: number;
+  /** Built-in daemon tuning (heartbeat, log batching), for tests. */
+  daemonOptions?: Parameters<typeof startBuiltinDaemons>[1]['daemon'];
+  /** How often idle built-in daemons look at the queue without being notified (default 5 s). */
+  daemonPollMs?: number;
 }
 
 export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
@@ -95,6 +106,9 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
 export interface RunningServer {
   api: ApiServer;
   url: string;
+  /** The built-in provisioner daemons (`--provisioner-daemons`). */
+  daemons: BuiltinDaemons;
+  /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
   close(): Promise<void>;
 }
 
@@ -117,7 +131,28 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     clock: cfg.clock,
     ephemeralPostgres: cfg.ephemeralPostgres,
   });
-  return { api, url: api.url, close: () => api.close() };
+  let daemons: BuiltinDaemons;
+  try {
+    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs });
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
+  // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
+  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs);
+  let closing: Promise<void> | undefined;
+  return {
+    api,
+    url: api.url,
+    daemons,
+    close: () =>
+      (closing ??= (async () => {
+        await reaper.stop();
+        // Daemons report their last job through the pool, so they stop before it closes.
+        await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
+        await api.close();
+      })()),
+  };
 }
 
 /** In-flight requests get this long to finish after a signal; then open streams are cut. A second signal skips it. */

@@ -137,3 +137,88 @@ export async function updateProvisionerJobCanceled(db: Queryable, id: string, no
   );
   return rows[0] as ProvisionerJobRow;
 }
+
+// --- The queue (src/jobs): acquisition, heartbeats, completion, reaping.
+
+export interface AcquireJobParams {
+  now: Date;
+  workerId: string;
+  provisioners: string[];
+  tags: Record<string, string>;
+}
+
+/**
+ * Hands the oldest job this daemon can run to it, in ONE statement. The subquery picks a candidate with
+ * `FOR UPDATE SKIP LOCKED`: concurrent acquirers never wait on each other and never lock the same row (a row another
+ * acquirer holds is skipped, and one it has already stamped fails the re-check of `started_at IS NULL`). The UPDATE
+ * stamps the row in the same statement, so nobody ever sees a job locked but not yet started. Canceled and completed
+ * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
+ */
+export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<ProvisionerJobRow | undefined> {
+  const { rows } = await db.query<ProvisionerJobRow>(
+    `UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
+     WHERE id = (
+       SELECT id FROM provisioner_jobs
+       WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
+         AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
+       ORDER BY created_at
+       FOR UPDATE SKIP LOCKED
+       LIMIT 1
+     )
+     RETURNING *`,
+    [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags)],
+  );
+  return rows[0];
+}
+
+/**
+ * The heartbeat of a log-less update: touches `updated_at` when the job is still this worker's and unfinished.
+ * Undefined means it is not (the caller finds out why).
+ */
+export async function touchProvisionerJob(db: Queryable, id: string, workerId: string, now: Date): Promise<{ canceled_at: Date | null } | undefined> {
+  const { rows } = await db.query<{ canceled_at: Date | null }>(
+    'UPDATE provisioner_jobs SET updated_at = $3 WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL RETURNING canceled_at',
+    [id, workerId, now],
+  );
+  return rows[0];
+}
+
+export async function updateProvisionerJobLogUsage(db: Queryable, p: { id: string; now: Date; logsLength: number; logsOverflowed: boolean }): Promise<void> {
+  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4 WHERE id = $1', [p.id, p.now, p.logsLength, p.logsOverflowed]);
+}
+
+/** Marks a job finished: `error` NULL means success. A job the reaper fails before any daemon took it is also started. */
+export async function updateProvisionerJobCompleted(db: Queryable, p: { id: string; now: Date; error: string | null }): Promise<ProvisionerJobRow> {
+  const { rows } = await db.query<ProvisionerJobRow>(
+    `UPDATE provisioner_jobs SET completed_at = $2, updated_at = $2, error = $3, started_at = COALESCE(started_at, $2)
+     WHERE id = $1 RETURNING *`,
+    [p.id, p.now, p.error],
+  );
+  return rows[0] as ProvisionerJobRow;
+}
+
+/** Locks the job unless someone else holds it (the reaper must not wait behind a daemon completing the job). */
+export async function getProvisionerJobForUpdateSkipLocked(db: Queryable, id: string): Promise<ProvisionerJobRow | undefined> {
+  const { rows } = await db.query<ProvisionerJobRow>('SELECT * FROM provisioner_jobs WHERE id = $1 FOR UPDATE SKIP LOCKED', [id]);
+  return rows[0];
+}
+
+/** Running jobs whose heartbeat stopped before `updatedBefore`, oldest first. */
+export async function getHungProvisionerJobs(db: Queryable, updatedBefore: Date, limit: number): Promise<ProvisionerJobRow[]> {
+  const { rows } = await db.query<ProvisionerJobRow>(
+    `SELECT * FROM provisioner_jobs WHERE started_at IS NOT NULL AND completed_at IS NULL AND updated_at < $1
+     ORDER BY updated_at LIMIT $2`,
+    [updatedBefore, limit],
+  );
+  return rows;
+}
+
+/** Jobs no daemon has taken since before `createdBefore`, oldest first. */
+export async function getStalePendingProvisionerJobs(db: Queryable, createdBefore: Date, limit: number): Promise<ProvisionerJobRow[]> {
+  const { rows } = await db.query<ProvisionerJobRow>(
+    `SELECT * FROM provisioner_jobs WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL AND created_at < $1
+     ORDER BY created_at LIMIT $2`,
+    [createdBefore, limit],
+  );
+  return rows;
+}

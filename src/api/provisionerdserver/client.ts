@@ -1,0 +1,138 @@
+import { acquireJob } from '../../jobs/acquire.js';
+import { JOB_CANCELED_CHANNEL, JOB_POSTED_CHANNEL } from '../../jobs/channels.js';
+import { abortJob, completeJob, failJob } from '../../jobs/complete.js';
+import { updateJob } from '../../jobs/update.js';
+import { coerceError } from '../../lib/errors.js';
+import type {
+  AcquiredJob,
+  CompleteJobRequest,
+  FailJobRequest,
+  ProvisionerDaemonClient,
+  UpdateJobRequest,
+  UpdateJobResponse,
+} from '../../sdk/types/provisionerd.js';
+import type { ServerContext } from '../context.js';
+
+import { acquiredJobPayload } from './payload.js';
+
+export interface DaemonIdentity {
+  id: string;
+  name: string;
+  provisioners: string[];
+  tags: Record<string, string>;
+}
+
+export interface InProcessClientOptions {
+  /** The slow poll behind the NOTIFY wake-up: a lost notification delays a job by at most this long. */
+  pollMs?: number;
+}
+
+/**
+ * The provisioner protocol for built-in daemons: direct calls into the queue. Idle daemons wait on the job-posted
+ * notification (a slow poll stays as a backstop) and are pushed cancel requests, so a cancel is seen at once.
+ */
+export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
+  #posted = 0;
+  #wakers = new Set<() => void>();
+  #cancelWatchers = new Map<string, Set<() => void>>();
+  #subscribed: Promise<void> | undefined;
+  #unsubscribe: (() => void)[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    readonly daemon: DaemonIdentity,
+    private readonly opts: InProcessClientOptions = {},
+  ) {}
+
+  async acquireJob(signal: AbortSignal): Promise<AcquiredJob | null> {
+    await this.#subscribe();
+    while (!signal.aborted && !this.#closed) {
+      // A job posted while this attempt runs bumps the counter; then we try again instead of sleeping through it.
+      const seen = this.#posted;
+      const row = await acquireJob(this.ctx, this.daemon);
+      if (row) {
+        try {
+          return await acquiredJobPayload(this.ctx, row);
+        } catch (e) {
+          // The job is ours and nobody else will run it: fail it now, with the reason, rather than let it hang.
+          const reason = coerceError(e).message;
+          this.ctx.logger.warn({ job_id: row.id, err: reason }, 'acquired job cannot be run; failing it');
+          await abortJob(this.ctx, row.id, `request job was invalidated: ${reason}`);
+          continue;
+        }
+      }
+      if (this.#posted === seen) await this.#wait(signal);
+    }
+    return null;
+  }
+
+  updateJob(req: UpdateJobRequest): Promise<UpdateJobResponse> {
+    return updateJob(this.ctx, this.daemon.id, req);
+  }
+
+  completeJob(req: CompleteJobRequest): Promise<void> {
+    return completeJob(this.ctx, this.daemon.id, req);
+  }
+
+  failJob(req: FailJobRequest): Promise<void> {
+    return failJob(this.ctx, this.daemon.id, req);
+  }
+
+  onCancelRequested(jobId: string, cb: () => void): () => void {
+    let set = this.#cancelWatchers.get(jobId);
+    if (!set) this.#cancelWatchers.set(jobId, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set.delete(cb);
+      if (set.size === 0) this.#cancelWatchers.delete(jobId);
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const w of [...this.#wakers]) w();
+  }
+
+  #subscribe(): Promise<void> {
+    this.#subscribed ??= (async () => {
+      const wakeAll = () => {
+        this.#posted++;
+        for (const w of [...this.#wakers]) w();
+      };
+      const cancelFor = (jobId: string) => {
+        for (const cb of [...(this.#cancelWatchers.get(jobId) ?? [])]) cb();
+      };
+      try {
+        // `reset` means notifications may have been lost: look at the queue (and at our job's flag) again.
+        this.#unsubscribe.push(await this.ctx.pubsub.subscribe(JOB_POSTED_CHANNEL, { message: wakeAll, reset: wakeAll }));
+        this.#unsubscribe.push(
+          await this.ctx.pubsub.subscribe(JOB_CANCELED_CHANNEL, {
+            message: (id) => cancelFor(id),
+            reset: () => [...this.#cancelWatchers.keys()].forEach(cancelFor),
+          }),
+        );
+      } catch (e) {
+        // Without notifications the daemon still works, on the slow poll and its heartbeat.
+        this.ctx.logger.warn({ err: coerceError(e).message }, 'provisioner daemon could not subscribe; polling only');
+        this.#subscribed = undefined;
+      }
+    })();
+    return this.#subscribed;
+  }
+
+  #wait(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.opts.pollMs ?? 5_000);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wakers.add(done);
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { getFileByID } from '../../db/queries/files.js';
+import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
+import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
+import { getUserByID } from '../../db/queries/users.js';
+import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
+import type { ServerContext } from '../context.js';
+
+/** The job cannot be handed out (its build, file or user is gone, a parameter is unusable): it is failed at once. */
+export class InvalidJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidJobError';
+  }
+}
+
+/** Everything a daemon needs to run an acquired job (reference §7.4), read once at acquire time. */
+export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
+  const [file, initiator] = await Promise.all([getFileByID(ctx.pool, job.file_id), getUserByID(ctx.pool, job.initiator_id)]);
+  if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
+  if (!initiator) throw new InvalidJobError(`get initiator: user ${job.initiator_id} not found`);
+  const base = {
+    job_id: job.id,
+    created_at: job.created_at.getTime(),
+    provisioner: job.provisioner,
+    user_name: initiator.username,
+    template_source_archive: new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength),
+  };
+  const accessUrl = ctx.options.accessUrl;
+
+  if (job.type === 'workspace_build') {
+    const buildId = (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id;
+    const t = await getBuildJobTarget(ctx.pool, buildId);
+    if (!t) throw new InvalidJobError(`get workspace build: build ${buildId} not found`);
+    const parameters = await resolveParameters(ctx, [
+      { scope: 'import_job', scopeId: t.import_job_id },
+      { scope: 'template', scopeId: t.template_id },
+      { scope: 'workspace', scopeId: t.workspace_id },
+    ]);
+    const state = t.provisioner_state ?? Buffer.alloc(0);
+    return {
+      ...base,
+      type: 'workspace_build',
+      workspace_build: {
+        workspace_build_id: t.build_id,
+        workspace_name: t.workspace_name,
+        transition: t.transition,
+        state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
+        parameter_values: parameters,
+        orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
+        metadata: {
+          access_url: accessUrl,
+          workspace_transition: t.transition,
+          workspace_name: t.workspace_name,
+          workspace_owner: t.owner_username,
+          workspace_owner_email: t.owner_email,
+          workspace_id: t.workspace_id,
+          workspace_owner_id: t.owner_id,
+          template_name: t.template_name,
+          template_version: t.template_version_name,
+        },
+      },
+    };
+  }
+
+  if (job.type === 'template_version_import') {
+    const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
+    const v = await getImportJobTarget(ctx.pool, versionId);
+    if (!v) throw new InvalidJobError(`get template version: version ${versionId} not found`);
+    const scopes: { scope: ParameterValueRow['scope']; scopeId: string }[] = [{ scope: 'import_job', scopeId: job.id }];
+    if (v.template_id) scopes.push({ scope: 'template', scopeId: v.template_id });
+    return {
+      ...base,
+      type: 'template_version_import',
+      template_import: {
+        template_version_id: v.template_version_id,
+        template_version_name: v.template_version_name,
+        parameter_values: await resolveParameters(ctx, scopes),
+        metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name },
+      },
+    };
+  }
+
+  throw new InvalidJobError(`unsupported job type "${job.type}"`);
+}
+
+const PRECEDENCE: Record<ParameterValueRow['scope'], number> = { import_job: 0, template: 1, workspace: 2 };
+
+/**
+ * Legacy parameter values across scopes: the import job's defaults are overridden by template values, and those by
+ * workspace values. A value that has no destination (scheme `none`) cannot be handed to a provisioner: the job fails.
+ */
+async function resolveParameters(ctx: ServerContext, scopes: { scope: ParameterValueRow['scope']; scopeId: string }[]): Promise<ParameterValue[]> {
+  const rows = await getParameterValuesByScopes(ctx.pool, scopes);
+  const byName = new Map<string, ParameterValueRow>();
+  for (const r of rows) {
+    const cur = byName.get(r.name);
+    if (!cur || PRECEDENCE[r.scope] > PRECEDENCE[cur.scope]) byName.set(r.name, r);
+  }
+  const out: ParameterValue[] = [];
+  for (const r of [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    // A value with source scheme `none` has no value at all (a schema without a default).
+    if (r.source_scheme !== 'data') continue;
+    if (r.destination_scheme !== 'environment_variable' && r.destination_scheme !== 'provisioner_variable') {
+      throw new InvalidJobError(`parameter "${r.name}" has destination scheme "${r.destination_scheme}"; it cannot be passed to a provisioner`);
+    }
+    out.push({ name: r.name, value: r.source_value, destination_scheme: r.destination_scheme });
+  }
+  return out;
+}

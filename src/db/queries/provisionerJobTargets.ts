@@ -1,0 +1,118 @@
+import type { Queryable } from '../pool.js';
+
+/**
+ * What the job engine reads and writes about the objects a job works on: the build (and its workspace, owner,
+ * template and version) of a workspace-build job, the version of an import job, and the legacy parameters both get.
+ */
+
+export interface BuildJobTarget {
+  build_id: string;
+  build_number: number;
+  transition: 'start' | 'stop' | 'delete';
+  provisioner_state: Buffer | null;
+  template_version_id: string;
+  template_version_name: string;
+  import_job_id: string;
+  workspace_id: string;
+  workspace_name: string;
+  workspace_ttl_ms: number | null;
+  owner_id: string;
+  owner_username: string;
+  owner_email: string;
+  template_id: string;
+  template_name: string;
+  template_default_ttl_ms: number;
+}
+
+export async function getBuildJobTarget(db: Queryable, buildId: string): Promise<BuildJobTarget | undefined> {
+  const { rows } = await db.query<BuildJobTarget>(
+    `SELECT b.id AS build_id, b.build_number, b.transition, b.provisioner_state, b.template_version_id,
+            v.name AS template_version_name, v.job_id AS import_job_id,
+            w.id AS workspace_id, w.name AS workspace_name, w.ttl_ms AS workspace_ttl_ms,
+            u.id AS owner_id, u.username AS owner_username, u.email AS owner_email,
+            t.id AS template_id, t.name AS template_name, t.default_ttl_ms AS template_default_ttl_ms
+     FROM workspace_builds b
+     JOIN workspaces w ON w.id = b.workspace_id
+     JOIN users u ON u.id = w.owner_id
+     JOIN templates t ON t.id = w.template_id
+     JOIN template_versions v ON v.id = b.template_version_id
+     WHERE b.id = $1`,
+    [buildId],
+  );
+  return rows[0];
+}
+
+/** The workspace a build belongs to, without the joins (for publishing workspace events). */
+export async function getWorkspaceIDOfBuild(db: Queryable, buildId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ workspace_id: string }>('SELECT workspace_id FROM workspace_builds WHERE id = $1', [buildId]);
+  return rows[0]?.workspace_id;
+}
+
+export interface ImportJobTarget {
+  template_version_id: string;
+  template_version_name: string;
+  template_id: string | null;
+  template_name: string | null;
+}
+
+export async function getImportJobTarget(db: Queryable, templateVersionId: string): Promise<ImportJobTarget | undefined> {
+  const { rows } = await db.query<ImportJobTarget>(
+    `SELECT v.id AS template_version_id, v.name AS template_version_name, t.id AS template_id, t.name AS template_name
+     FROM template_versions v LEFT JOIN templates t ON t.id = v.template_id
+     WHERE v.id = $1`,
+    [templateVersionId],
+  );
+  return rows[0];
+}
+
+export interface ParameterValueRow {
+  scope: 'template' | 'import_job' | 'workspace';
+  scope_id: string;
+  name: string;
+  source_scheme: string;
+  source_value: string;
+  destination_scheme: string;
+}
+
+/** Legacy parameter values of the given scopes; the caller resolves precedence. */
+export async function getParameterValuesByScopes(db: Queryable, scopes: { scope: ParameterValueRow['scope']; scopeId: string }[]): Promise<ParameterValueRow[]> {
+  if (scopes.length === 0) return [];
+  const { rows } = await db.query<ParameterValueRow>(
+    `SELECT p.scope, p.scope_id, p.name, p.source_scheme, p.source_value, p.destination_scheme
+     FROM parameter_values p
+     JOIN unnest($1::text[], $2::uuid[]) AS s(scope, scope_id) ON s.scope = p.scope AND s.scope_id = p.scope_id
+     ORDER BY p.name`,
+    [scopes.map((s) => s.scope), scopes.map((s) => s.scopeId)],
+  );
+  return rows;
+}
+
+/** A finished job's result on its build: the new state (when there is one) and the autostop deadline. */
+export async function updateWorkspaceBuildAfterJob(
+  db: Queryable,
+  p: { buildId: string; now: Date; state?: Buffer; deadline?: Date | null },
+): Promise<void> {
+  await db.query(
+    `UPDATE workspace_builds SET updated_at = $2,
+       provisioner_state = CASE WHEN $3::boolean THEN $4::bytea ELSE provisioner_state END,
+       deadline = CASE WHEN $5::boolean THEN $6::timestamptz ELSE deadline END
+     WHERE id = $1`,
+    [p.buildId, p.now, p.state !== undefined, p.state ?? null, p.deadline !== undefined, p.deadline ?? null],
+  );
+}
+
+/** A delete build succeeded: the workspace is soft-deleted (its builds and logs stay readable). */
+export async function markWorkspaceDeleted(db: Queryable, workspaceId: string, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET deleted = true, updated_at = $2 WHERE id = $1', [workspaceId, now]);
+}
+
+/** The state of the workspace's newest build before `buildNumber` that has one (the reaper keeps state from being lost). */
+export async function getPreviousBuildState(db: Queryable, workspaceId: string, buildNumber: number): Promise<Buffer | undefined> {
+  const { rows } = await db.query<{ provisioner_state: Buffer }>(
+    `SELECT provisioner_state FROM workspace_builds
+     WHERE workspace_id = $1 AND build_number < $2 AND provisioner_state IS NOT NULL AND length(provisioner_state) > 0
+     ORDER BY build_number DESC LIMIT 1`,
+    [workspaceId, buildNumber],
+  );
+  return rows[0]?.provisioner_state;
+}

@@ -1,0 +1,48 @@
+import type { Pool } from '../db/pool.js';
+import type { Pubsub } from '../db/pubsub.js';
+import type { Clock } from '../lib/clock.js';
+import { coerceError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+
+import { jobLogsChannel, workspaceChannel, type LogsNotification } from './channels.js';
+
+/** What the queue needs; the server's context satisfies it. Timestamps come from `clock`, so tests can move time. */
+export interface JobsContext {
+  pool: Pool;
+  pubsub: Pubsub;
+  logger: Logger;
+  clock: Clock;
+  options: {
+    /** A job's log lines are capped at this many bytes (deviation 12). */
+    maxJobLogBytes: number;
+    /** A running job with no heartbeat for this long is failed by the reaper. */
+    jobHangTimeoutMs: number;
+    /** A pending job no daemon took for this long is failed by the reaper. */
+    jobPendingTimeoutMs: number;
+  };
+}
+
+/**
+ * Notifications are sent after the transaction commits (a listener re-reads the tables, so it must see the change).
+ * A failed publish is logged, never thrown: the change is committed, and followers also re-read on reconnect.
+ */
+export async function publish(ctx: JobsContext, channel: string, payload = ''): Promise<void> {
+  try {
+    await ctx.pubsub.publish(channel, payload);
+  } catch (e) {
+    ctx.logger.warn({ channel, err: coerceError(e).message }, 'publish failed');
+  }
+}
+
+export function publishLogs(ctx: JobsContext, jobId: string, n: LogsNotification): Promise<void> {
+  return publish(ctx, jobLogsChannel(jobId), JSON.stringify(n));
+}
+
+/**
+ * A job reached a terminal state: the workspace changed, and every log follower must close (deviation 5). Every code
+ * path that sets `completed_at` ends here.
+ */
+export async function publishJobEnded(ctx: JobsContext, jobId: string, workspaceId?: string): Promise<void> {
+  if (workspaceId) await publish(ctx, workspaceChannel(workspaceId));
+  await publishLogs(ctx, jobId, { created_after: 0, end_of_logs: true });
+}

@@ -1,0 +1,93 @@
+import { inTx } from '../db/pool.js';
+import {
+  getHungProvisionerJobs,
+  getProvisionerJobForUpdateSkipLocked,
+  getStalePendingProvisionerJobs,
+  type ProvisionerJobRow,
+  type WorkspaceBuildJobInput,
+} from '../db/queries/provisionerJobs.js';
+import { getLastProvisionerJobLogStage, insertProvisionerJobLogs } from '../db/queries/provisionerJobLogs.js';
+import { getBuildJobTarget, getPreviousBuildState, updateWorkspaceBuildAfterJob } from '../db/queries/provisionerJobTargets.js';
+
+import { publishJobEnded, publishLogs, type JobsContext } from './context.js';
+import { terminateJob } from './complete.js';
+
+/** At most this many jobs of each kind per run; the next run takes the rest. */
+const BATCH = 50;
+
+export interface ReapResult {
+  hung: string[];
+  pending: string[];
+}
+
+type Kind = 'hung' | 'pending';
+
+/**
+ * Fails jobs that would otherwise never end (deviation 9; Coder's later "jobreaper"): running jobs whose daemon stopped
+ * heartbeating for `jobHangTimeoutMs` (it died, or the server running it was killed), and pending jobs no daemon took
+ * within `jobPendingTimeoutMs`. Each gets error log lines explaining why, in its last stage, then fails; a build that
+ * lost its state gets the previous build's back; followers are told the logs ended.
+ */
+export async function reapJobs(ctx: JobsContext, now: Date = ctx.clock.now()): Promise<ReapResult> {
+  const result: ReapResult = { hung: [], pending: [] };
+  const hung = await getHungProvisionerJobs(ctx.pool, new Date(now.getTime() - ctx.options.jobHangTimeoutMs), BATCH);
+  for (const job of hung) if (await reapOne(ctx, job.id, 'hung', now)) result.hung.push(job.id);
+  const pending = await getStalePendingProvisionerJobs(ctx.pool, new Date(now.getTime() - ctx.options.jobPendingTimeoutMs), BATCH);
+  for (const job of pending) if (await reapOne(ctx, job.id, 'pending', now)) result.pending.push(job.id);
+  return result;
+}
+
+async function reapOne(ctx: JobsContext, jobId: string, kind: Kind, now: Date): Promise<boolean> {
+  const timeoutMs = kind === 'hung' ? ctx.options.jobHangTimeoutMs : ctx.options.jobPendingTimeoutMs;
+  const span = formatSpan(timeoutMs);
+  const out = await inTx(ctx.pool, async (tx) => {
+    // SKIP LOCKED: a daemon completing the job right now (or another replica's reaper) wins; we look again next run.
+    const job = await getProvisionerJobForUpdateSkipLocked(tx, jobId);
+    if (!job || !stillReapable(job, kind, now, timeoutMs)) return undefined;
+    const stage = (await getLastProvisionerJobLogStage(tx, job.id)) ?? 'Unknown';
+    const lines = ['', '====================', `kiln: Build has been detected as ${kind} for ${span} and will be terminated.`, '====================', ''];
+    const ids = await insertProvisionerJobLogs(
+      tx,
+      job.id,
+      lines.map((output) => ({ createdAt: now, source: 'provisioner_daemon' as const, level: 'error' as const, stage, output })),
+    );
+    const workspaceId = await terminateJob(tx, job, now, `kiln: Build has been detected as ${kind} for ${span} and has been terminated by the reaper.`);
+    if (job.type === 'workspace_build') await keepPreviousState(tx, job, now);
+    return { firstId: ids[0] as number, workspaceId, job };
+  });
+  if (!out) return false;
+  ctx.logger.warn(
+    { job_id: jobId, worker_id: out.job.worker_id, kind, timeout_ms: timeoutMs, last_update: out.job.updated_at.toISOString() },
+    kind === 'hung'
+      ? `reaper: failed a running job whose daemon sent no heartbeat for ${span}`
+      : `reaper: failed a job that no provisioner daemon took within ${span}`,
+  );
+  await publishLogs(ctx, jobId, { created_after: out.firstId - 1 });
+  await publishJobEnded(ctx, jobId, out.workspaceId);
+  return true;
+}
+
+function stillReapable(job: ProvisionerJobRow, kind: Kind, now: Date, timeoutMs: number): boolean {
+  if (job.completed_at) return false;
+  const cutoff = now.getTime() - timeoutMs;
+  if (kind === 'hung') return job.started_at !== null && job.updated_at.getTime() < cutoff;
+  return job.started_at === null && job.canceled_at === null && job.created_at.getTime() < cutoff;
+}
+
+/** A build whose state is empty takes the previous build's, so a reaped build does not lose track of what exists. */
+async function keepPreviousState(tx: Parameters<typeof getBuildJobTarget>[0], job: ProvisionerJobRow, now: Date): Promise<void> {
+  const target = await getBuildJobTarget(tx, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
+  if (!target || (target.provisioner_state && target.provisioner_state.length > 0)) return;
+  const previous = await getPreviousBuildState(tx, target.workspace_id, target.build_number);
+  if (previous) await updateWorkspaceBuildAfterJob(tx, { buildId: target.build_id, now, state: previous });
+}
+
+/** "5 minutes", "1 minute", "90 seconds". */
+export function formatSpan(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) {
+    const m = ms / 60_000;
+    return `${m} minute${m === 1 ? '' : 's'}`;
+  }
+  const s = Math.round(ms / 1000);
+  return `${s} second${s === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,34 @@
+import { inTx } from '../db/pool.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
+import { insertProvisionerJobLogs } from '../db/queries/provisionerJobLogs.js';
+import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
+
+import { publishLogs, type JobsContext } from './context.js';
+import { capLogs } from './logCap.js';
+import { assertOwnedAndOpen } from './ownership.js';
+
+/**
+ * A daemon's update (reference §7.6): the heartbeat (`updated_at`), plus a batch of log lines inserted in one
+ * statement and announced to followers. The reply carries the cancel flag: how a cancel reaches the daemon.
+ */
+export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJobRequest): Promise<UpdateJobResponse> {
+  const now = ctx.clock.now();
+  if (req.logs.length === 0) {
+    // The common case, a bare heartbeat, is one UPDATE with no transaction.
+    const touched = await touchProvisionerJob(ctx.pool, req.job_id, workerId, now);
+    if (touched) return { canceled: touched.canceled_at !== null };
+    assertOwnedAndOpen(await getProvisionerJobByID(ctx.pool, req.job_id), workerId, req.job_id);
+    throw new ProvisionerdError('not_running', "job isn't running");
+  }
+  const result = await inTx(ctx.pool, async (tx) => {
+    // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
+    const job = await getProvisionerJobForUpdate(tx, req.job_id);
+    assertOwnedAndOpen(job, workerId, req.job_id);
+    const capped = capLogs(job, req.logs, ctx.options.maxJobLogBytes);
+    await updateProvisionerJobLogUsage(tx, { id: job.id, now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed });
+    const ids = await insertProvisionerJobLogs(tx, job.id, capped.lines);
+    return { canceled: job.canceled_at !== null, firstId: ids[0] };
+  });
+  if (result.firstId !== undefined) await publishLogs(ctx, req.job_id, { created_after: result.firstId - 1 });
+  return { canceled: result.canceled };
+}

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { sleep } from '../../lib/backoff.js';
+import type { Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult } from '../../provisionersdk/provisioner.js';
+
+import { parseEchoScript } from './script.js';
+
+const CANCELED = 'canceled';
+
+/**
+ * The echo provisioner: replays the script in the template's `echo.json` for the phase being run. It does no
+ * infrastructure work, which makes builds deterministic for tests, demos and benchmarks.
+ */
+export class EchoProvisioner implements Provisioner {
+  async provision(req: ProvisionRequest, ctx: ProvisionContext): Promise<ProvisionResult> {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(await readFile(path.join(req.directory, 'echo.json'), 'utf8'));
+    } catch (e) {
+      // No script at all means "succeed at once"; a script that is there but unreadable is the template's bug.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { resources: [] };
+      return { resources: [], error: `echo.json is not valid JSON: ${(e as Error).message}` };
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { resources: [], error: 'echo.json must hold a JSON object' };
+    const raw = (doc as Record<string, unknown>)[req.phase];
+    if (raw === undefined || raw === null) return { resources: [] };
+    let script;
+    try {
+      script = parseEchoScript(raw, req.phase);
+    } catch (e) {
+      return { resources: [], error: (e as Error).message };
+    }
+    const state = script.state !== undefined ? new TextEncoder().encode(script.state) : undefined;
+    const canceled = (): ProvisionResult => ({ resources: [], state, error: CANCELED });
+    const { signal } = ctx;
+
+    if (script.echo_state) ctx.log('info', `state: ${new TextDecoder().decode(req.state)}`);
+    if (script.echo_parameters) for (const p of req.parameters) ctx.log('info', `param ${p.name}=${p.value}`);
+    for (const line of script.logs) {
+      if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
+      // Cancel is honoured between lines too, so a long scripted build stops promptly when asked.
+      if (signal.aborted) return canceled();
+      ctx.log(line.level, line.output, line.stage);
+    }
+    if (script.hang) {
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      return canceled();
+    }
+    if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
+    if (signal.aborted) return canceled();
+    if (script.error) return { resources: [], state, error: script.error };
+    return { resources: script.resources, state };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The contract between a provisioner daemon and a provisioner plugin (echo, local, terraform): one call per phase.
+ * This package is a leaf: the daemon maps these shapes to the server protocol, a plugin never sees the server.
+ */
+
+/** `import` runs for a template version's import job; the others for a workspace build of that transition. */
+export type Phase = 'import' | 'start' | 'stop' | 'delete';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** The stage a phase's log lines belong to, unless a line names its own (these are the daemon's marker stages). */
+export const PHASE_STAGE: Record<Phase, string> = {
+  import: 'Parsing template parameters',
+  start: 'Starting workspace',
+  stop: 'Stopping workspace',
+  delete: 'Destroying workspace',
+};
+
+export interface ParameterValue {
+  name: string;
+  value: string;
+  destination_scheme: 'environment_variable' | 'provisioner_variable';
+}
+
+export interface ProvisionMetadata {
+  access_url: string;
+  workspace_transition?: 'start' | 'stop' | 'delete';
+  workspace_name?: string;
+  workspace_owner?: string;
+  workspace_owner_email?: string;
+  workspace_id?: string;
+  workspace_owner_id?: string;
+  template_name: string;
+  template_version: string;
+}
+
+export interface ProvisionRequest {
+  phase: Phase;
+  /** The template's files, unpacked; the plugin may write scratch files here. */
+  directory: string;
+  /** The state the previous build left (empty for the first build and for imports). */
+  state: Uint8Array;
+  parameters: ParameterValue[];
+  metadata: ProvisionMetadata;
+}
+
+export interface ProvisionContext {
+  /** Aborts when the job is canceled (or the daemon shuts down): stop promptly and return `error: 'canceled'`. */
+  signal: AbortSignal;
+  /** One line of output; `stage` defaults to the phase's stage. */
+  log(level: LogLevel, output: string, stage?: string): void;
+}
+
+export interface App {
+  slug: string;
+  display_name?: string;
+  command?: string;
+  url?: string;
+  icon?: string;
+  subdomain?: boolean;
+  external?: boolean;
+  sharing_level?: 'owner' | 'authenticated' | 'public';
+  healthcheck?: { url?: string; interval?: number; threshold?: number };
+}
+
+export interface Agent {
+  name: string;
+  auth_token?: string;
+  auth_instance_id?: string;
+  architecture?: string;
+  operating_system?: string;
+  directory?: string;
+  startup_script?: string;
+  startup_script_timeout_seconds?: number;
+  shutdown_script?: string;
+  environment_variables?: Record<string, string>;
+  connection_timeout_seconds?: number;
+  troubleshooting_url?: string;
+  apps?: App[];
+}
+
+export interface Resource {
+  name: string;
+  type: string;
+  hide?: boolean;
+  icon?: string;
+  instance_type?: string;
+  daily_cost?: number;
+  metadata?: { key: string; value?: string | null; sensitive?: boolean }[];
+  agents?: Agent[];
+}
+
+export interface ProvisionResult {
+  resources: Resource[];
+  /** The new state; omitted means "no state" on success, and "keep the build's state" on failure. */
+  state?: Uint8Array;
+  /** Set when the phase failed; the daemon fails the job with it. */
+  error?: string;
+}
+
+export interface Provisioner {
+  provision(req: ProvisionRequest, ctx: ProvisionContext): Promise<ProvisionResult>;
+}
