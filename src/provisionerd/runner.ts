@@ -23,6 +23,8 @@ export interface RunnerOptions extends UpdaterOptions {
   forceCancelMs: number;
 }
 
+/** How long a closing daemon waits for its provisioner to stop before failing the job anyway. */
+const CLOSE_WAIT_MS = 5_000;
 const SHUTDOWN_ERROR = 'The provisioner daemon shut down while this job was running.';
 const EMPTY = new Uint8Array(0);
 
@@ -130,7 +132,8 @@ export class JobRunner {
     // A provisioner that ignores the cancel must not hold the job forever.
     let forceTimer: NodeJS.Timeout | undefined;
     const forced = new Promise<'forced'>((resolve) => {
-      const arm = () => (forceTimer = setTimeout(() => resolve('forced'), o.forceCancelMs));
+      // On close the wait is short: the server is going away and must not hang on a provisioner ignoring the abort.
+      const arm = () => (forceTimer = setTimeout(() => resolve('forced'), this.#closing ? Math.min(o.forceCancelMs, CLOSE_WAIT_MS) : o.forceCancelMs));
       if (this.#abort.signal.aborted) arm();
       else this.#abort.signal.addEventListener('abort', arm, { once: true });
     });
