@@ -180,6 +180,54 @@ async function run(cmd: string, args: string[], as: RunAs | undefined): Promise<
   });
 }
 
+class PortTaken extends Error {}
+
+interface Launched {
+  child: ChildProcess;
+  url: string;
+}
+
+/** Starts the postmaster on `port` and waits until it accepts connections. */
+async function launch(binDir: string, pgdata: string, port: number, password: string, opts: EmbeddedPostgresOptions, as: RunAs | undefined): Promise<Launched> {
+  const { logger } = opts;
+  const args = ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${opts.maxConnections ?? 200}`];
+  if (opts.ephemeral) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // Its own process group: a Ctrl-C in the terminal reaches the server, which drains and then stops PostgreSQL.
+  const child = spawn(path.join(binDir, 'postgres'), args, { ...as, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  let stderr = '';
+  let spawnError: Error | undefined;
+  child.on('error', (e) => (spawnError = e));
+  child.stderr?.on('data', (d: Buffer) => {
+    const s = d.toString();
+    stderr = (stderr + s).slice(-4000);
+    for (const line of s.split('\n')) if (line.trim()) logger.debug({ postgres: line.trim() }, 'postgres');
+  });
+
+  const url = `postgres://${SUPER_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (spawnError) throw new Error(`cannot start PostgreSQL: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (/could not bind|could not create any TCP\/IP sockets|already in use/i.test(stderr)) throw new PortTaken(stderr.trim());
+      throw new Error(`PostgreSQL exited during start-up: ${stderr.trim()}`);
+    }
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.end();
+      return { child, url };
+    } catch {
+      await c.end().catch(() => {});
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`PostgreSQL did not accept connections within 30s: ${stderr.trim()}`);
+      }
+      await sleep(40);
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { logger } = opts;
   const dataDir = path.resolve(opts.dataDir);
@@ -236,41 +284,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   await clearStalePostmaster(pgdata, logger);
-  const port = await freePort();
-  const args = ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${opts.maxConnections ?? 200}`];
-  if (opts.ephemeral) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  // Its own process group: a Ctrl-C in the terminal reaches the server, which drains and then stops PostgreSQL.
-  const child = spawn(path.join(binDir, 'postgres'), args, { ...as, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  let stderr = '';
-  let spawnError: Error | undefined;
-  child.on('error', (e) => (spawnError = e));
-  child.stderr?.on('data', (d: Buffer) => {
-    const s = d.toString();
-    stderr = (stderr + s).slice(-4000);
-    for (const line of s.split('\n')) if (line.trim()) logger.debug({ postgres: line.trim() }, 'postgres');
-  });
-
-  const url = `postgres://${SUPER_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (spawnError) throw new Error(`cannot start PostgreSQL: ${spawnError.message}`);
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`PostgreSQL exited during start-up: ${stderr.trim()}`);
-    const c = new pg.Client({ connectionString: url });
-    c.on('error', () => {});
+  // The free port is only free until someone else takes it: when PostgreSQL cannot bind it, try another.
+  let launched: Launched;
+  for (let attempt = 1; ; attempt++) {
     try {
-      await c.connect();
-      await c.end();
+      launched = await launch(binDir, pgdata, await freePort(), password, opts, as);
       break;
-    } catch {
-      await c.end().catch(() => {});
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`PostgreSQL did not accept connections within 30s: ${stderr.trim()}`);
-      }
-      await sleep(40);
+    } catch (e) {
+      if (!(e instanceof PortTaken) || attempt >= 5) throw e;
+      logger.debug({ attempt }, 'embedded PostgreSQL port was taken; trying another');
     }
   }
-  logger.debug({ port, pid: child.pid }, 'embedded PostgreSQL ready');
+  const { child, url } = launched;
+  logger.debug({ url: url.replace(/:[^:@/]*@/, ':***@'), pid: child.pid }, 'embedded PostgreSQL ready');
 
   let stopping: Promise<void> | undefined;
   return {

@@ -196,6 +196,17 @@ describe('kiln server process', () => {
     assert.deepEqual(await processesMentioning(dataDir), []);
   });
 
+  it('a SIGTERM while PostgreSQL is still starting stops it too', async () => {
+    const dataDir = await tmp('kiln-proc-early-');
+    const k = startKiln(['--data-dir', dataDir, '--provisioner-daemons', '0']);
+    // The moment the postmaster exists, before the server is ready.
+    await waitFor(() => exists(path.join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL to start', 30_000, 5);
+    k.child.kill('SIGTERM');
+    assert.deepEqual(await withTimeout(k.exit, 30_000, 'kiln to exit'), { code: 0, signal: null }, k.output());
+    assert.deepEqual(await processesMentioning(dataDir), []);
+    assert.equal(await exists(path.join(dataDir, 'postgres', 'postmaster.pid')), false, k.output());
+  });
+
   it('runs on an external PostgreSQL given by --postgres-url and leaves it running', async () => {
     const pgDir = await tmp('kiln-extpg-');
     const dataDir = await tmp('kiln-proc-ext-');
