@@ -6,6 +6,7 @@ import type {
   CreateTemplateVersionRequest,
   Template,
   TemplateVersion,
+  TemplateVersionsQuery,
   UpdateTemplateMeta,
 } from './types/templates.js';
 import type {
@@ -115,7 +116,8 @@ export class KilnClient {
   template = (id: string) => this.http.json<Template>('GET', `/api/v2/templates/${enc(id)}`);
   updateTemplate = (id: string, req: UpdateTemplateMeta) => this.http.json<Template>('PATCH', `/api/v2/templates/${enc(id)}`, { body: req });
   deleteTemplate = (id: string) => this.http.json<Response>('DELETE', `/api/v2/templates/${enc(id)}`);
-  templateVersions = (id: string) => this.http.json<TemplateVersion[]>('GET', `/api/v2/templates/${enc(id)}/versions`);
+  templateVersions = (id: string, q: TemplateVersionsQuery = {}) =>
+    this.http.json<TemplateVersion[]>('GET', `/api/v2/templates/${enc(id)}/versions`, { query: q as Query });
   setActiveTemplateVersion = (templateId: string, versionId: string) =>
     this.http.json<Response>('PATCH', `/api/v2/templates/${enc(templateId)}/versions`, { body: { id: versionId } });
 

@@ -7,6 +7,8 @@ import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
+import { templateRoutes } from './templates.js';
+import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
@@ -17,6 +19,8 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await userRoutes(app, ctx);
   await organizationRoutes(app, ctx);
   await fileRoutes(app, ctx);
+  await templateVersionRoutes(app, ctx);
+  await templateRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);

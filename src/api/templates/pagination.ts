@@ -1,0 +1,34 @@
+import type { ValidationError } from '../../sdk/types/response.js';
+import { errors } from '../http/errors.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface VersionPage {
+  afterId?: string;
+  offset: number;
+  /** Undefined: no limit (Coder's `limit=0`). */
+  limit?: number;
+}
+
+/**
+ * Coder's pagination query (`after_id`, `limit`, `offset`) for the versions list. Negative or non-integer values are
+ * 400 with one validation per field (deviation 13), as on the builds list.
+ */
+export function parseVersionPagination(q: Record<string, string | undefined>): VersionPage {
+  const v: ValidationError[] = [];
+  const int = (name: 'limit' | 'offset'): number | undefined => {
+    const raw = q[name];
+    if (raw === undefined || raw === '') return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) > 2 ** 31 - 1) {
+      v.push({ field: name, detail: `Query param "${name}" must be a valid non-negative integer (got "${raw}")` });
+      return undefined;
+    }
+    return Number(raw);
+  };
+  const limit = int('limit');
+  const offset = int('offset') ?? 0;
+  const afterId = q.after_id || undefined;
+  if (afterId !== undefined && !UUID_RE.test(afterId)) v.push({ field: 'after_id', detail: 'Query param "after_id" must be a valid uuid' });
+  if (v.length) throw errors.badRequest('Query parameters have invalid values.', undefined, v);
+  return { afterId, offset, limit: limit === 0 ? undefined : limit };
+}
