@@ -26,6 +26,7 @@ export const serverFlags: FlagSpec[] = [
   { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
 
@@ -60,6 +61,8 @@ export interface ServerConfig {
   maxFileBytes: number;
   jobHangTimeoutMs: number;
   jobPendingTimeoutMs: number;
+  /** `--dev`: set up an admin and example templates once the server listens (see serverDev.ts). */
+  dev?: boolean;
   /** Not flags: seams for tests and benchmarks. */
   clock?: Clock;
   overrides?: Partial<ServerOptions>;
@@ -100,6 +103,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     maxFileBytes: Number(flags['max-file-size']),
     jobHangTimeoutMs: duration('job-hang-timeout'),
     jobPendingTimeoutMs: duration('job-pending-timeout'),
+    dev: flags.dev === true,
   };
 }
 
@@ -187,7 +191,8 @@ export async function run(argv: string[]): Promise<number> {
       const url = server.api.ctx.options.accessUrl;
       console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
       console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
-      if ((await getUserCount(server.api.ctx.pool)) === 0) {
+      if (cfg.dev) await (await import('./serverDev.js')).setupDevEnvironment(server.url, logger);
+      else if ((await getUserCount(server.api.ctx.pool)) === 0) {
         console.log(`No user exists yet. Create the first one (it becomes the owner):`);
         console.log(`  curl -X POST ${url}/api/v2/users/first -H 'Content-Type: application/json' \\`);
         console.log(`    -d '{"email":"admin@example.com","username":"admin","password":"a-long-password"}'`);

@@ -1,0 +1,54 @@
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { parseCommand, type CommandSpec } from '../command.js';
+import { CliError } from '../errors.js';
+import { UsageError } from '../flags.js';
+import { println, type CliIO } from '../io.js';
+import { ECHO_README, echoExample } from '../templateExamples.js';
+
+export const spec: CommandSpec = {
+  usage: 'kiln templates init [<dir>] [flags]',
+  summary: 'Write an example template into a directory (default: the current one)',
+  description: [
+    'The echo example (echo.json with start, stop and delete scripts, and a README) builds at once anywhere: push it',
+    'and create a workspace from it to see a build streamed live. Only the echo provisioner has an example so far:',
+    'the local provisioner\'s template format is not defined yet.',
+  ].join('\n'),
+  examples: [
+    { text: 'Start a template in ./my-template and publish it', command: 'kiln templates init my-template && kiln templates push my-template -d my-template' },
+  ],
+  flags: [{ name: 'provisioner', type: 'string', default: 'echo', placeholder: 'echo', description: 'Which provisioner the example is for' }],
+  args: { min: 0, max: 1 },
+};
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommand(io, argv, spec);
+  if (!parsed) return 0;
+  const provisioner = String(parsed.flags.provisioner);
+  if (provisioner === 'local') throw new UsageError('the local provisioner has no template format yet; only --provisioner echo has an example');
+  if (provisioner !== 'echo') throw new UsageError(`unknown provisioner "${provisioner}" (echo is the one with an example)`);
+  const dir = path.resolve(io.cwd, parsed.args[0] ?? '.');
+  const files: Record<string, string> = {
+    'echo.json': JSON.stringify(echoExample(), null, 2) + '\n',
+    'README.md': ECHO_README,
+  };
+  for (const name of Object.keys(files)) {
+    if (await exists(path.join(dir, name))) throw new CliError(`${path.join(dir, name)} exists already.`, 'Pick an empty directory: kiln templates init <dir>');
+  }
+  await mkdir(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
+  const rel = path.relative(io.cwd, dir) || '.';
+  println(io.stdout, `Wrote an echo template to ${rel}: ${Object.keys(files).join(', ')}.`);
+  println(io.stdout, `Publish it with: kiln templates push <name> -d ${rel}`);
+  return 0;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
