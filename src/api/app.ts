@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { ServerContext } from './context.js';
-import { installErrorHandling } from './http/errorHandler.js';
+import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.js';
 import { errors } from './http/errors.js';
 import { installMetrics } from './http/metrics.js';
 import { registerRoutes } from './routes/index.js';
@@ -29,6 +29,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
     forceCloseConnections: true,
+    ...fastifyErrorOptions,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
   });
 

@@ -80,7 +80,8 @@ describe('build cancel and the queue (one busy daemon)', () => {
   });
 
   it('20 concurrent POST /builds on one idle workspace: exactly one 201, the rest 409', async () => {
-    const { template } = await createEchoTemplate(owner.client, org, {}, { allowUserCancel: true });
+    // The stop build hangs, so it is still active when the last of the 20 requests arrives.
+    const { template } = await createEchoTemplate(owner.client, org, { stop: { logs: [{ output: 'stopping' }], hang: true } }, { allowUserCancel: true });
     const ws = await createWorkspace(owner.client, org, template.id);
     await waitForBuild(owner.client, ws.latest_build.id);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => owner.client.createWorkspaceBuild(ws.id, { transition: 'stop' })));
@@ -88,6 +89,9 @@ describe('build cancel and the queue (one busy daemon)', () => {
     const statuses = results.map((r) => (r.status === 'rejected' ? (r.reason as { status?: number }).status : 201));
     assert.equal(ok.length, 1, `statuses: ${statuses.join(',')}`);
     assert.deepEqual(statuses.filter((s) => s !== 201), Array(19).fill(409));
-    await waitFor(async () => (await owner.client.workspace(ws.id)).latest_build.status === 'stopped', 'the stop build');
+    const latest = await owner.client.workspace(ws.id);
+    assert.equal(latest.latest_build.build_number, 2);
+    await owner.client.cancelWorkspaceBuild(latest.latest_build.id);
+    await waitFor(async () => (await owner.client.workspace(ws.id)).latest_build.status === 'failed', 'the canceled stop build');
   });
 });

@@ -38,7 +38,8 @@ describe('HTTP conventions', () => {
       ['GET', '/api/v2/nothing-here'],
       ['POST', '/api/v2/users/me/nothing'],
       ['DELETE', '/api/v2/buildinfo'],
-      ['GET', '/no/such/page?coder_session_token=secret-value'],
+      // Non-API GET paths belong to the dashboard (its SPA fallback serves index.html), so probe under /api.
+      ['GET', '/api/no/such/page?coder_session_token=secret-value'],
     ] as const) {
       const res = await request(srv.url, method, path, { token: owner.client.token });
       const env = assertEnvelope(res, 404, 'Route not found.');

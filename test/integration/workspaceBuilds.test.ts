@@ -178,18 +178,17 @@ describe('workspace builds', () => {
     const ws = await createWorkspace(member.client, org, template.id);
     const id = ws.latest_build.id;
     await waitForBuild(member.client, id);
-    for (const call of [
-      other.client.workspaceBuild(id),
-      other.client.workspaceBuildLogs(id),
-      other.client.workspaceBuildResources(id),
-      other.client.workspaceBuildState(id),
-      other.client.workspaceBuilds(ws.id),
-      other.client.workspace(ws.id),
-      other.client.createWorkspaceBuild(ws.id, { transition: 'stop' }),
-      other.client.cancelWorkspaceBuild(id),
-    ]) {
-      await expectApiError(call, 404, 'Resource not found or you do not have access to this resource');
-    }
+    const calls = [
+      () => other.client.workspaceBuild(id),
+      () => other.client.workspaceBuildLogs(id),
+      () => other.client.workspaceBuildResources(id),
+      () => other.client.workspaceBuildState(id),
+      () => other.client.workspaceBuilds(ws.id),
+      () => other.client.workspace(ws.id),
+      () => other.client.createWorkspaceBuild(ws.id, { transition: 'stop' }),
+      () => other.client.cancelWorkspaceBuild(id),
+    ];
+    for (const call of calls) await expectApiError(call(), 404, 'Resource not found or you do not have access to this resource');
     // The workspace owner may read builds but not the state (deviation 10); a template admin may.
     await expectApiError(member.client.workspaceBuildState(id), 403);
     const tadmin = await srv.createUser(owner.client, ['template-admin']);
