@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
 import { inTx, isUniqueViolation } from '../../db/pool.js';
-import { getTemplateByID } from '../../db/queries/templates.js';
+import { getTemplateByID, getTemplateByIDForShare } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, updateWorkspaceBuildDeadline } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByOwnerAndName, insertWorkspace, listWorkspaces, updateWorkspaceTTL, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { getUserByUsername } from '../../db/queries/users.js';
@@ -94,6 +94,10 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       let workspace: WorkspaceRow;
       try {
         workspace = await inTx(ctx.pool, async (tx) => {
+          const locked = await getTemplateByIDForShare(tx, template.id);
+          if (!locked || locked.deleted) {
+            throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
+          }
           const w = await insertWorkspace(tx, {
             id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: org.id, templateId: template.id,
             name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
@@ -119,10 +123,11 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
     async (req) => {
       const s = subjectOf(req);
       const f = await parseWorkspaceQuery(ctx, s, [req.query.q ?? '', req.query.owner ? `owner:${req.query.owner}` : '', req.query.name ? `name:${req.query.name}` : ''].join(' '));
-      // What a caller may see: their own workspaces, or everyone's for owners and template admins.
-      const visible = authz.canReadWorkspace(s, { owner_id: '' }) ? f.ownerIds : (f.ownerIds ?? [s.userId]).filter((id) => id === s.userId);
-      const rows = await listWorkspaces(ctx.pool, { ownerIds: visible ?? undefined, templateNames: f.templateNames, name: f.name });
-      let all = await renderWorkspaces(ctx, rows.length && visible?.length === 0 ? [] : rows);
+      // Owners and template admins see every workspace; anyone else only their own.
+      const seesAll = authz.canReadWorkspace(s, { owner_id: '' });
+      const ownerIds = seesAll ? f.ownerIds : (f.ownerIds ?? [s.userId]).filter((id) => id === s.userId);
+      const rows = ownerIds?.length === 0 ? [] : await listWorkspaces(ctx.pool, { ownerIds, templateNames: f.templateNames, name: f.name });
+      let all = await renderWorkspaces(ctx, rows);
       if (f.status) all = all.filter((w) => w.latest_build.status === f.status);
       const offset = Math.max(0, Number(req.query.offset) || 0);
       const limit = Math.max(0, Number(req.query.limit) || 0);

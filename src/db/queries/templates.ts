@@ -71,6 +71,15 @@ export async function getTemplatesByOrganization(db: Queryable, organizationId: 
 }
 
 /** Locks the template row, so a delete and a concurrent meta update or promotion apply one after the other. */
+/**
+ * Share-locks the template row: a workspace being created holds it until commit, so a template delete (which takes
+ * FOR UPDATE and then counts live workspaces) either waits and sees the workspace, or finishes first and is seen here.
+ */
+export async function getTemplateByIDForShare(db: Queryable, id: string): Promise<TemplateRow | undefined> {
+  const { rows } = await db.query<TemplateRow>('SELECT * FROM templates WHERE id = $1 FOR SHARE', [id]);
+  return rows[0];
+}
+
 export async function getTemplateByIDForUpdate(db: Queryable, id: string): Promise<TemplateRow | undefined> {
   const { rows } = await db.query<TemplateRow>('SELECT * FROM templates WHERE id = $1 FOR UPDATE', [id]);
   return rows[0];
