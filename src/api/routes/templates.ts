@@ -33,7 +33,7 @@ import {
 } from '../schemas/templates.js';
 import { manageableTemplate, readableTemplate } from '../templates/access.js';
 import { checkDescription, checkTemplateDisplayName, checkTemplateName } from '../templates/names.js';
-import { parseVersionPagination } from '../templates/pagination.js';
+import { parsePagination } from '../http/pagination.js';
 import { renderTemplate, renderTemplates, renderTemplateVersions } from '../templates/render.js';
 
 import { resolveOrganizationParam } from './organizations.js';
@@ -220,7 +220,7 @@ export async function templateRoutes(app: FastifyInstance, ctx: ServerContext): 
     { onRequest: auth, schema: { tags, params: uuidParams('template'), response: { 200: templateVersionsListSchema, ...errorResponses } } },
     async (req) => {
       const template = await readableTemplate(ctx.pool, subjectOf(req), req.params.template);
-      const page = parseVersionPagination(req.query);
+      const page = parsePagination(req.query);
       if (page.afterId && !(await getTemplateVersionByID(ctx.pool, page.afterId))) {
         throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exists.`);
       }

@@ -6,7 +6,6 @@ import { getTemplateByID } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
-import type { ValidationError } from '../../sdk/types/response.js';
 import type { CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
@@ -14,39 +13,20 @@ import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTempla
 import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
+import { parsePagination } from '../http/pagination.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
 import { cancelJob, parseExpectStatus } from '../provisionerJobs/cancel.js';
 import { jobLogsRoute } from '../provisionerJobs/logs.js';
 import { arr, errorResponses, params, responseSchema, str, uuidParams } from '../schemas/common.js';
 import { createWorkspaceBuildBody, workspaceBuildSchema, workspaceResourceSchema } from '../schemas/workspaceBuilds.js';
 
-import { isUuid, resolveUserParam } from './userParam.js';
+import { resolveUserParam } from './userParam.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const tags = ['Builds'];
 
 function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
   ctx.pubsub.publish(workspaceChannel(workspaceId)).catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'publish failed'));
-}
-
-/** `limit`/`offset` must be non-negative integers (deviation 13); `after_id` a UUID. */
-function parsePagination(q: Record<string, string | undefined>): { limit?: number; offset: number; afterId?: string } {
-  const v: ValidationError[] = [];
-  const int = (name: 'limit' | 'offset') => {
-    const raw = q[name];
-    if (raw === undefined || raw === '') return undefined;
-    if (!/^\d+$/.test(raw) || Number(raw) > 2 ** 31 - 1) {
-      v.push({ field: name, detail: `Query param "${name}" must be a valid non-negative integer (got "${raw}")` });
-      return undefined;
-    }
-    return Number(raw);
-  };
-  const limit = int('limit');
-  const offset = int('offset') ?? 0;
-  const afterId = q.after_id || undefined;
-  if (afterId !== undefined && !isUuid(afterId)) v.push({ field: 'after_id', detail: 'Query param "after_id" must be a valid uuid' });
-  if (v.length) throw errors.badRequest('Query parameters have invalid values.', undefined, v);
-  return { limit: limit === 0 ? undefined : limit, offset, afterId };
 }
 
 export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {

@@ -1,9 +1,9 @@
 import type { ValidationError } from '../../sdk/types/response.js';
-import { errors } from '../http/errors.js';
+import { errors } from './errors.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface VersionPage {
+export interface Page {
   afterId?: string;
   offset: number;
   /** Undefined: no limit (Coder's `limit=0`). */
@@ -11,10 +11,10 @@ export interface VersionPage {
 }
 
 /**
- * Coder's pagination query (`after_id`, `limit`, `offset`) for the versions list. Negative or non-integer values are
- * 400 with one validation per field (deviation 13), as on the builds list.
+ * Coder's pagination query (`after_id`, `limit`, `offset`) for lists of builds and template versions. Negative or
+ * non-integer values are 400 with one validation per field (deviation 13; Coder answered 500).
  */
-export function parseVersionPagination(q: Record<string, string | undefined>): VersionPage {
+export function parsePagination(q: Record<string, string | undefined>): Page {
   const v: ValidationError[] = [];
   const int = (name: 'limit' | 'offset'): number | undefined => {
     const raw = q[name];
