@@ -1,0 +1,36 @@
+// The table printed at the end and bench/RESULTS.md.
+import { fmt } from './lib/stats.mjs';
+
+const range = (v) => `${fmt(v.median)} (${fmt(v.min)}–${fmt(v.max)})`;
+const ratio = (f) => (f.ref ? `${(f.value.median / f.ref.value.median).toFixed(2)}×` : '—');
+const target = (f) => (f.target ? `${f.target.text} ${f.target.met ? '✓' : '✗ MISSED'}` : '');
+
+export function table(figures) {
+  const rows = figures.map((f) => [f.section, f.label, `${range(f.value)} ${f.unit}`, f.ref ? `${range(f.ref.value)} (${f.ref.label})` : '—', ratio(f), target(f)]);
+  const head = ['', 'figure', 'median (min–max)', 'reference', 'ratio', 'target'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+}
+
+export function markdown({ machine, figures, memory, idle, notes, bottlenecks }) {
+  const out = [];
+  out.push('# kiln benchmarks', '', 'Written by `npm run bench` (bench/run.mjs). Every figure is the median of the runs shown, with min–max, next to a reference measured in the same run on the same machine; the ratio is kiln ÷ reference. Absolute numbers drift on a shared machine; ratios drift less.', '');
+  out.push('## Machine', '');
+  for (const [k, v] of Object.entries(machine)) out.push(`- ${k}: ${v}`);
+  out.push('', '## Figures', '', '| section | figure | median (min–max) | reference, same run | ratio | target | runs, notes |', '|---|---|---|---|---|---|---|');
+  for (const f of figures) {
+    out.push(`| ${f.section} | ${f.label} | ${range(f.value)} ${f.unit} | ${f.ref ? `${range(f.ref.value)} — ${f.ref.label}` : '—'} | ${ratio(f)} | ${target(f)} | ${f.value.runs.length} runs${f.note ? `; ${f.note}` : ''} |`);
+  }
+  out.push('', '## 4. Memory and PostgreSQL backends', '', `Server RSS idle (3 daemons, after start-up and a 2 s settle, PostgreSQL apart): **${fmt(idle.rss)} MB** — target ≤ 150 MB ${idle.rss <= 150 ? '✓' : '✗ MISSED'}; reference: a bare Fastify process idle, ${fmt(idle.bareRss)} MB.`, '');
+  out.push('| load | peak server RSS (MB) | peak PostgreSQL client backends |', '|---|---|---|');
+  for (const m of memory) out.push(`| ${m.load} | ${fmt(m.peakRss)} | ${m.peakBackends} |`);
+  out.push('', '## Notes on method', '');
+  for (const n of notes) out.push(`- ${n}`);
+  out.push('', '## Missed targets and their bottlenecks', '');
+  const missed = figures.filter((f) => f.target && !f.target.met);
+  if (idle.rss > 150) missed.push({ key: 'rss.idle', label: 'idle RSS', target: { text: '≤ 150 MB' } });
+  if (missed.length === 0) out.push('None.');
+  for (const f of missed) out.push(`- **${f.label}** (target ${f.target.text}): ${bottlenecks[f.key] ?? bottlenecks[f.key.split('.')[0]] ?? 'not profiled yet.'}`);
+  out.push('');
+  return out.join('\n');
+}
