@@ -23,8 +23,11 @@ const ALLOWED = {
   cli: ['sdk', 'lib'],
   web: ['sdk'],
 };
-/** The composition root: the server command wires the API, the daemons and the provisioners together. */
-const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/daemons.ts']);
+/**
+ * Composition roots: the server command wires the API, the daemons and the provisioners together; `kiln agent` is the
+ * agent's entry point.
+ */
+const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/daemons.ts', 'cli/commands/agent.ts']);
 
 async function* walk(dir) {
   for (const e of await readdir(dir, { withFileTypes: true })) {

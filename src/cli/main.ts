@@ -26,6 +26,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   builds: { summary: 'List the builds of a workspace', load: () => import('./commands/builds.js'), subcommands: true },
   logs: { summary: 'Show or follow the log of a build', load: () => import('./commands/logs.js') },
   state: { summary: 'Pull or push the provisioner state of a workspace', load: () => import('./commands/state.js'), subcommands: true },
+  agent: { summary: 'Run the workspace agent (inside a workspace; reads KILN_AGENT_URL, KILN_AGENT_TOKEN)', load: () => import('./commands/agent.js') },
   server: { summary: 'Run the kiln server (API, dashboard, built-in provisioner daemons)', load: () => import('./commands/server.js') },
 };
 

@@ -24,3 +24,8 @@ export function workspaceChannel(workspaceId: string): string {
 
 /** A job's cancel flag was set; its daemon can stop at once instead of waiting for the next heartbeat. Payload: job id. */
 export const JOB_CANCELED_CHANNEL = 'provisioner_job_canceled';
+
+/** New startup log lines of an agent. Payload: `LogsNotification` as JSON (end_of_logs once the agent left `starting`). */
+export function agentStartupLogsChannel(agentId: string): string {
+  return `workspace-agent-startup-logs:${agentId}`;
+}

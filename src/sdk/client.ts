@@ -20,7 +20,8 @@ import type {
   UploadResponse,
   User,
 } from './types/users.js';
-import type { CreateWorkspaceBuildRequest, WorkspaceBuild, WorkspaceResource } from './types/workspaceBuilds.js';
+import type { WorkspaceAgentStartupLog } from './types/workspaceAgents.js';
+import type { CreateWorkspaceBuildRequest, WorkspaceAgent, WorkspaceBuild, WorkspaceResource } from './types/workspaceBuilds.js';
 import type { CreateWorkspaceRequest, Workspace, WorkspacesResponse } from './types/workspaces.js';
 import type { Response } from './types/response.js';
 
@@ -152,6 +153,14 @@ export class KilnClient {
     const res = await this.http.fetch('GET', `/api/v2/workspacebuilds/${enc(id)}/state`);
     return new Uint8Array(await res.arrayBuffer());
   };
+
+  // --- workspace agents (user side; the agent's own calls are in agentsdk.ts)
+  workspaceAgent = (id: string) => this.http.json<WorkspaceAgent>('GET', `/api/v2/workspaceagents/${enc(id)}`);
+  workspaceAgentStartupLogs = (id: string, q: LogQuery = {}) =>
+    this.http.json<WorkspaceAgentStartupLog[]>('GET', `/api/v2/workspaceagents/${enc(id)}/startup-logs`, { query: q as Query });
+  /** Follows the startup log; ends once the agent left `starting` and every line was sent. */
+  followWorkspaceAgentStartupLogs = (id: string, opts: FollowOptions = {}) =>
+    followJsonLines<WorkspaceAgentStartupLog>(this.http, `/api/v2/workspaceagents/${enc(id)}/startup-logs`, opts);
 
   // --- provisioners
   provisionerDaemons = (org: string) => this.http.json<ProvisionerDaemon[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerdaemons`);

@@ -40,6 +40,8 @@ export interface TestServer {
   /** Creates a user through the owner's client and logs in as them. */
   createUser(owner: KilnClient, roles?: SiteRole[]): Promise<TestUser>;
   close(): Promise<void>;
+  /** Stops the server (not the database) and starts it again on the same address, database and data dir. */
+  restart(): Promise<void>;
 }
 
 let seq = 0;
@@ -53,10 +55,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-srv-'));
   const logger = opts.logger ?? createLogger((process.env.KILN_TEST_LOG as LogLevel | undefined) ?? 'silent');
   let server: RunningServer;
+  let config: ServerConfig;
   try {
-    server = await startServer(
-      {
-        address: '127.0.0.1:0',
+    config = {
+      address: '127.0.0.1:0',
         dataDir,
         postgresUrl: db.url,
         provisionerDaemons: opts.provisionerDaemons ?? 1,
@@ -69,16 +71,15 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         // A low scrypt cost keeps user creation fast in tests; production uses the default.
         overrides: { passwordHashCost: 1024, ...opts.overrides },
         ...opts.config,
-      },
-      logger,
-    );
+      };
+    server = await startServer(config, logger);
   } catch (e) {
     await db.drop();
     throw e;
   }
   const url = server.url;
   const client = new KilnClient(url);
-  return {
+  const ts: TestServer = {
     url,
     server,
     db,
@@ -109,5 +110,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
+    async restart() {
+      await server.close();
+      // Same address: agents running in workspaces keep the URL they were given.
+      server = await startServer({ ...config, address: new URL(url).host }, logger);
+      ts.server = server;
+    },
   };
+  return ts;
 }

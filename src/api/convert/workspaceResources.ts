@@ -68,6 +68,8 @@ export function convertAgent(a: WorkspaceAgentRow, apps: WorkspaceAppRow[], now:
     apps: apps.map(convertApp),
     connection_timeout_seconds: a.connection_timeout_seconds,
     troubleshooting_url: a.troubleshooting_url,
+    startup_logs_length: a.startup_logs_length,
+    startup_logs_overflowed: a.startup_logs_overflowed,
   };
 }
 

@@ -11,6 +11,7 @@ import { templateRoutes } from './templates.js';
 import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
+import { workspaceAgentRoutes } from './workspaceAgents.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
 
@@ -25,5 +26,6 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);
+  await workspaceAgentRoutes(app, ctx);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback
 }

@@ -48,6 +48,8 @@ export const workspaceAgentSchema = obj(
     apps: arr(workspaceAppSchema),
     connection_timeout_seconds: int,
     troubleshooting_url: str,
+    startup_logs_length: int,
+    startup_logs_overflowed: bool,
   },
   ['id', 'created_at', 'updated_at', 'status', 'lifecycle_state', 'name', 'resource_id', 'architecture', 'operating_system', 'environment_variables', 'version', 'apps', 'connection_timeout_seconds', 'troubleshooting_url'],
 );

@@ -1,4 +1,6 @@
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import type { ServerContext } from '../../api/context.js';
 import { InProcessProvisionerdClient, registerDaemon, touchDaemons, unregisterDaemons } from '../../api/provisionerdserver/index.js';
@@ -6,6 +8,7 @@ import { coerceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../../provisionerd/daemon.js';
 import { EchoProvisioner } from '../../provisioners/echo/echo.js';
+import { LocalProvisioner } from '../../provisioners/local/local.js';
 import type { Provisioner } from '../../provisionersdk/provisioner.js';
 
 /** How often built-in daemons refresh `last_seen_at`. */
@@ -14,8 +17,10 @@ const LAST_SEEN_INTERVAL_MS = 15_000;
 export interface BuiltinDaemonsOptions {
   count: number;
   logger: Logger;
-  /** Provisioners by type; default: echo. */
+  /** Provisioners by type; default: echo, and local when `dataDir` is given. */
   provisioners?: Record<string, Provisioner>;
+  /** The server's data dir: the local provisioner keeps workspaces under it. */
+  dataDir?: string;
   /** Daemon tuning (heartbeat, batching), for tests. */
   daemon?: Partial<Omit<DaemonOptions, 'client' | 'provisioners'>>;
   /** The slow poll behind the job-posted notification (default 5 s). */
@@ -36,7 +41,7 @@ export interface BuiltinDaemons {
  * an in-process client.
  */
 export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsOptions): Promise<BuiltinDaemons> {
-  const provisioners = o.provisioners ?? { echo: new EchoProvisioner() };
+  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o.dataDir);
   const started: { id: string; name: string; daemon: ProvisionerDaemon; client: InProcessProvisionerdClient }[] = [];
   const host = os.hostname();
   try {
@@ -77,4 +82,15 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
         await unregisterDaemons(ctx, ids).catch((e: unknown) => o.logger.warn({ err: coerceError(e).message }, 'could not unregister provisioner daemons'));
       })()),
   };
+}
+
+/** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */
+const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'kiln.js');
+
+function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined): Record<string, Provisioner> {
+  const out: Record<string, Provisioner> = { echo: new EchoProvisioner() };
+  if (dataDir) {
+    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'] });
+  }
+  return out;
 }

@@ -137,7 +137,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
   });
   let daemons: BuiltinDaemons;
   try {
-    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs });
+    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
   } catch (e) {
     await api.close();
     throw e;

@@ -47,6 +47,8 @@ export interface WorkspaceAgentRow {
   disconnected_at: Date | null;
   lifecycle_state: string;
   ordinal: number;
+  startup_logs_length: number;
+  startup_logs_overflowed: boolean;
 }
 
 export interface WorkspaceAppRow {

@@ -80,6 +80,9 @@ export interface WorkspaceAgent {
   apps: WorkspaceApp[];
   connection_timeout_seconds: number;
   troubleshooting_url: string;
+  /** Bytes of startup log stored; capped at 1 MiB, after which `startup_logs_overflowed` is set and lines are dropped. */
+  startup_logs_length: number;
+  startup_logs_overflowed: boolean;
 }
 
 export interface WorkspaceResourceMetadata {

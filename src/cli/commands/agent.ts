@@ -1,0 +1,49 @@
+import { Agent } from '../../agent/agent.js';
+import { coerceError } from '../../lib/errors.js';
+import { createLogger, type LogLevel } from '../../lib/logger.js';
+import { parseCommand, type CommandSpec } from '../command.js';
+import { UsageError } from '../flags.js';
+import type { CliIO } from '../io.js';
+import { kilnVersion } from '../version.js';
+
+export const spec: CommandSpec = {
+  usage: 'kiln agent',
+  summary: 'Run the workspace agent (started by a provisioner inside a workspace)',
+  description: [
+    'Connects to the server with the agent token, runs the startup script, streams its output as startup logs, reports',
+    'lifecycle and app health. SIGTERM runs the shutdown script, reports "off" and exits.',
+    'Reads KILN_AGENT_URL (the server) and KILN_AGENT_TOKEN (the agent token); logs JSON lines to stderr',
+    '(KILN_AGENT_LOG_LEVEL, default info).',
+  ].join('\n'),
+  examples: [{ text: 'Run an agent by hand', command: 'KILN_AGENT_URL=http://127.0.0.1:3000 KILN_AGENT_TOKEN=<uuid> kiln agent' }],
+  flags: [],
+  args: { min: 0, max: 0 },
+};
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommand(io, argv, spec);
+  if (!parsed) return 0;
+  const url = process.env.KILN_AGENT_URL;
+  const token = process.env.KILN_AGENT_TOKEN;
+  if (!url) throw new UsageError('KILN_AGENT_URL must name the server (e.g. http://127.0.0.1:3000)');
+  if (!token) throw new UsageError('KILN_AGENT_TOKEN must hold the agent token');
+  const logger = createLogger((process.env.KILN_AGENT_LOG_LEVEL as LogLevel | undefined) ?? 'info', process.stderr);
+  const agent = new Agent({ url, token, version: kilnVersion(), logger });
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal: sig }, 'shutting down');
+      agent.shutdown().then(resolve, (e: unknown) => {
+        logger.error({ err: coerceError(e).message }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  void agent.start().catch((e: unknown) => logger.error({ err: coerceError(e).message }, 'startup failed'));
+  await stopped;
+  return 0;
+}

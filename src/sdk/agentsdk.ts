@@ -1,0 +1,67 @@
+import { HttpTransport } from './http.js';
+import type {
+  PatchStartupLogsRequest,
+  PostAppHealthsRequest,
+  WorkspaceAgentMetadata,
+} from './types/workspaceAgents.js';
+import type { WorkspaceAgentLifecycle } from './types/workspaceBuilds.js';
+
+/** The few socket events the agent needs; `ws` in Node provides them. */
+export interface CoordinateSocket {
+  on(event: 'close', fn: (code: number) => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  on(event: 'ping', fn: () => void): void;
+  close(): void;
+  terminate(): void;
+}
+
+/**
+ * The client an agent uses with its agent token (Coder's `agentsdk`): every call is under `/workspaceagents/me`.
+ * Errors are `SdkError`s carrying the status, like the user client's.
+ */
+export class AgentClient {
+  readonly http: HttpTransport;
+
+  constructor(url: string | URL, token: string) {
+    this.http = new HttpTransport(new URL(url), token);
+  }
+
+  metadata = (signal?: AbortSignal) => this.http.json<WorkspaceAgentMetadata>('GET', '/api/v2/workspaceagents/me/metadata', { signal });
+  reportLifecycle = (state: WorkspaceAgentLifecycle) =>
+    this.http.fetch('POST', '/api/v2/workspaceagents/me/report-lifecycle', { body: { state } }).then(() => undefined);
+  patchStartupLogs = (req: PatchStartupLogsRequest) => this.http.fetch('PATCH', '/api/v2/workspaceagents/me/startup-logs', { body: req }).then(() => undefined);
+  postAppHealth = (req: PostAppHealthsRequest) => this.http.fetch('POST', '/api/v2/workspaceagents/me/app-health', { body: req }).then(() => undefined);
+  postVersion = (version: string) => this.http.fetch('POST', '/api/v2/workspaceagents/me/version', { body: { version } }).then(() => undefined);
+
+  /**
+   * Opens the connection that makes the agent `connected` (reference §9.2). Resolves once the server accepted it;
+   * rejects with the HTTP status in the message when refused (401 bad token, 403 not on the latest build).
+   */
+  coordinate = async (): Promise<CoordinateSocket> => {
+    const url = this.http.url('/api/v2/workspaceagents/me/coordinate');
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const { default: WS } = await import('ws');
+    const ws = new WS(url.href, { headers: { 'Coder-Session-Token': this.http.token ?? '' } });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        ws.off('error', reject);
+        resolve(ws);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        ws.off('error', reject);
+        // Terminating a refused socket can still emit 'error'; nobody listens to this one any more.
+        ws.on('error', () => {});
+        reject(new CoordinateRefused(res.statusCode ?? 0));
+        ws.terminate();
+      });
+      ws.once('error', reject);
+    });
+  };
+}
+
+export class CoordinateRefused extends Error {
+  constructor(readonly status: number) {
+    super(`the server refused the agent connection (HTTP ${status})`);
+    this.name = 'CoordinateRefused';
+  }
+}
