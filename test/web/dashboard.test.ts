@@ -280,20 +280,50 @@ describe('dashboard', () => {
     assert.equal(await page.getByTestId('workspace-row').filter({ hasText: 'devbox' }).count(), 0);
   });
 
-  test('cancels a build that would never finish', async () => {
+  test('restart stops, then starts again', async () => {
+    await page.goto('/@admin/from-cli');
+    await page.getByTestId('workspace-status').getByText('running').waitFor();
+    await page.getByRole('button', { name: 'Restart', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Restart' }).click();
+    const history = page.getByTestId('build-row');
+    await history.first().getByText('#3', { exact: true }).waitFor({ timeout: 30_000 });
+    await history.first().getByText('start', { exact: true }).waitFor();
+    await history.nth(1).getByText('stop', { exact: true }).waitFor();
+    await page.getByTestId('workspace-status').getByText('running').waitFor({ timeout: 30_000 });
+  });
+
+  test('a queued build shows its place in the queue; cancel ends a build that would never finish', async () => {
     const { template } = await createEchoTemplate(sdk, orgId, hangingEcho, { name: 'hangs', allowUserCancel: true });
-    const w = await createWorkspace(sdk, orgId, template.id, 'stuck');
+    const stuck = await createWorkspace(sdk, orgId, template.id, 'stuck');
     await page.goto('/@admin/stuck/builds/1');
     await page.getByTestId('log-line').getByText('waiting for a lock forever').waitFor({ timeout: 30_000 });
+
+    // The only daemon is busy, so the next build waits: the provisioners page and its build page say where.
+    const quick = await sdk.templateByName(orgId, 'quick');
+    await createWorkspace(sdk, orgId, quick.id, 'queued');
+    await page.goto('/provisioners');
+    await page.getByTestId('daemons-table').getByText('busy').waitFor();
+    const queued = page.getByTestId('pending-jobs').locator('tr', { hasText: 'admin/queued #1 start' });
+    await queued.getByText(/^1( of \d+)?$/).waitFor();
+    await screenshot(page, 'provisioners-queue');
+    await queued.getByRole('link').click();
+    await page.waitForURL('**/@admin/queued/builds/1');
+    await page.getByTestId('build-pending').getByText(/position 1/).waitFor();
+
+    await page.goto('/@admin/stuck/builds/1');
     await page.getByRole('button', { name: 'Cancel build' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel build' }).click();
     // The echo provisioner stops with the error "canceled"; by Coder's rule such a job reads as failed, and the page
     // says it was canceled.
     await page.getByTestId('build-canceled').getByText('Build canceled').waitFor({ timeout: 30_000 });
     await page.getByTestId('build-canceled').getByText('The provisioner stopped with: canceled').waitFor();
-    const build = (await sdk.workspace(w.id)).latest_build;
+    const build = (await sdk.workspace(stuck.id)).latest_build;
     assert.ok(build.job.canceled_at, 'the job was canceled');
     await page.getByTestId('build-status').getByText(build.status, { exact: true }).waitFor();
+
+    // With the daemon free again, the queued build runs.
+    await page.goto('/@admin/queued/builds/1');
+    await page.getByTestId('build-status').getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
   });
 
   test('the templates, template and provisioners pages', async () => {
