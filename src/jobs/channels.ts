@@ -27,5 +27,6 @@ export const JOB_CANCELED_CHANNEL = 'provisioner_job_canceled';
 
 /** New startup log lines of an agent. Payload: `LogsNotification` as JSON (end_of_logs once the agent left `starting`). */
 export function agentStartupLogsChannel(agentId: string): string {
-  return `workspace-agent-startup-logs:${agentId}`;
+  // Short prefix: PostgreSQL truncates channel names to 63 bytes, and a uuid takes 36 of them.
+  return `agent-startup-logs:${agentId}`;
 }
