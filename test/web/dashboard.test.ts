@@ -274,6 +274,11 @@ describe('dashboard', () => {
     await del.waitFor({ state: 'detached' });
     await page.getByTestId('workspace-deleted').waitFor({ timeout: 30_000 });
     await page.getByTestId('build-row').first().getByText('delete', { exact: true }).waitFor();
+    // The deleted workspace's builds stay readable by their links.
+    await page.getByTestId('build-row').first().getByRole('link', { name: '#3' }).click();
+    await page.waitForURL('**/@admin/devbox/builds/3');
+    await page.getByTestId('build-status').getByText('deleted', { exact: true }).waitFor();
+    await page.getByTestId('log-line').getByText('removing volume home').waitFor();
 
     await page.goto('/workspaces');
     await page.getByTestId('workspace-row').filter({ hasText: 'broken' }).waitFor();
