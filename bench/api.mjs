@@ -74,6 +74,16 @@ export async function prepareReads({ client, orgId }) {
   return { richWs, richBuild, fillerBuildId: fillerWs.latest_build.id, buildPath: `/api/v2/workspacebuilds/${richBuild.id}`, noopTemplateId: noop.id };
 }
 
+/** SQL statements per request: committed transactions (each pool.query is one) over 100 sequential GETs. */
+async function queriesPerRequest({ kiln, db, token }, p) {
+  const xacts = async () => (await db.query('SELECT xact_commit::bigint AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n;
+  await new Promise((r) => setTimeout(r, 600)); // stats are flushed at most every 500 ms
+  const before = Number(await xacts());
+  for (let i = 0; i < 100; i++) await fetch(kiln.url + p, { headers: { 'coder-session-token': token } }).then((r) => r.arrayBuffer());
+  await new Promise((r) => setTimeout(r, 600));
+  return (Number(await xacts()) - before - 1) / 100;
+}
+
 /** Figure 1, GET build: kiln vs bare Fastify serving the same bytes. */
 export async function getBuildBenchmark(o) {
   const { kiln, token, tmp, long, memory, reads } = o;
@@ -85,7 +95,8 @@ export async function getBuildBenchmark(o) {
     await cannon({ url: bare.url, path: reads.buildPath, duration: 2 });
     const g = await pairs({ ...o, bare }, reads.buildPath, long);
     memory.push({ load: 'GET build, 50 connections', ...g.peak });
-    return readFigures('GET /workspacebuilds/{id}', `${size} B body,`, g, long, 'build');
+    const q = await queriesPerRequest(o, reads.buildPath);
+    return readFigures('GET /workspacebuilds/{id}', `${size} B body, ${q.toFixed(1)} SQL statements per request,`, g, long, 'build');
   } finally {
     await bare.stop();
   }
