@@ -28,10 +28,15 @@ describe('kiln templates', () => {
     assert.match(again.stderr, /echo\.json exists already/);
   });
 
-  it('init knows only the echo provisioner so far (usage error otherwise)', async () => {
+  it('init --provisioner local writes examples/local-dev, push picks the local provisioner from kiln.json; unknown provisioners are usage errors', async () => {
     const local = await kiln(['templates', 'init', 'l', '--provisioner', 'local']);
-    assert.equal(local.code, 2);
-    assert.match(local.stderr, /the local provisioner has no template format yet/);
+    assert.equal(local.code, 0, local.stderr);
+    assert.match(local.stdout, /^Wrote a local template to l: kiln\.json, README\.md\.$/m);
+    const example = await readFile(new URL('../../examples/local-dev/kiln.json', import.meta.url), 'utf8');
+    assert.equal(await readFile(path.join(s.tmp, 'l', 'kiln.json'), 'utf8'), example);
+    const pushed = await kiln(['templates', 'push', 'local-example', '-d', 'l']);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stdout, /kiln\.json: 1 agent\(s\): main/, 'the local provisioner imported it');
     assert.equal((await kiln(['templates', 'init', 'x', '--provisioner', 'chef'])).code, 2);
   });
 

@@ -1,5 +1,6 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { parseCommand, type CommandSpec } from '../command.js';
 import { CliError } from '../errors.js';
@@ -12,11 +13,12 @@ export const spec: CommandSpec = {
   summary: 'Write an example template into a directory (default: the current one)',
   description: [
     'The echo example (echo.json with start, stop and delete scripts, and a README) builds at once anywhere: push it',
-    'and create a workspace from it to see a build streamed live. Only the echo provisioner has an example so far:',
-    'the local provisioner\'s template format is not defined yet.',
+    'and create a workspace from it to see a build streamed live. The local example (kiln.json, see docs/templates.md)',
+    'is a real workspace on this machine: a sandboxed home, an agent, a startup script and a small web app.',
   ].join('\n'),
   examples: [
     { text: 'Start a template in ./my-template and publish it', command: 'kiln templates init my-template && kiln templates push my-template -d my-template' },
+    { text: 'A real local workspace', command: 'kiln templates init dev --provisioner local && kiln templates push dev -d dev' },
   ],
   flags: [{ name: 'provisioner', type: 'string', default: 'echo', placeholder: 'echo', description: 'Which provisioner the example is for' }],
   args: { min: 0, max: 1 },
@@ -26,20 +28,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseCommand(io, argv, spec);
   if (!parsed) return 0;
   const provisioner = String(parsed.flags.provisioner);
-  if (provisioner === 'local') throw new UsageError('the local provisioner has no template format yet; only --provisioner echo has an example');
-  if (provisioner !== 'echo') throw new UsageError(`unknown provisioner "${provisioner}" (echo is the one with an example)`);
+  if (provisioner !== 'echo' && provisioner !== 'local') throw new UsageError(`unknown provisioner "${provisioner}" (echo and local have examples)`);
   const dir = path.resolve(io.cwd, parsed.args[0] ?? '.');
-  const files: Record<string, string> = {
-    'echo.json': JSON.stringify(echoExample(), null, 2) + '\n',
-    'README.md': ECHO_README,
-  };
+  const files: Record<string, string> =
+    provisioner === 'local'
+      ? await localExample()
+      : { 'echo.json': JSON.stringify(echoExample(), null, 2) + '\n', 'README.md': ECHO_README };
   for (const name of Object.keys(files)) {
     if (await exists(path.join(dir, name))) throw new CliError(`${path.join(dir, name)} exists already.`, 'Pick an empty directory: kiln templates init <dir>');
   }
   await mkdir(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
   const rel = path.relative(io.cwd, dir) || '.';
-  println(io.stdout, `Wrote an echo template to ${rel}: ${Object.keys(files).join(', ')}.`);
+  println(io.stdout, `Wrote ${provisioner === 'local' ? 'a local' : 'an echo'} template to ${rel}: ${Object.keys(files).join(', ')}.`);
   println(io.stdout, `Publish it with: kiln templates push <name> -d ${rel}`);
   return 0;
 }
@@ -51,4 +52,11 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** examples/local-dev of this installation (beside src/ and dist/), so the example and `init` never drift apart. */
+const LOCAL_EXAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'local-dev');
+
+async function localExample(): Promise<Record<string, string>> {
+  return { 'kiln.json': await readFile(path.join(LOCAL_EXAMPLE, 'kiln.json'), 'utf8'), 'README.md': await readFile(path.join(LOCAL_EXAMPLE, 'README.md'), 'utf8') };
 }

@@ -27,7 +27,7 @@ export const spec: CommandSpec = {
   ],
   flags: [
     { name: 'directory', short: 'd', type: 'string', default: '.', placeholder: 'dir', description: 'The template\'s directory' },
-    { name: 'provisioner', type: 'string', default: 'echo', placeholder: 'echo|local|terraform', description: 'Which provisioner builds the template' },
+    { name: 'provisioner', type: 'string', default: '', placeholder: 'echo|local|terraform', description: 'Which provisioner builds the template (default: local when the directory holds kiln.json, echo otherwise)' },
     { name: 'name', type: 'string', placeholder: 'name', description: 'The new version\'s name (generated when absent)' },
     { name: 'activate', type: 'boolean', default: true, description: 'Make the new version the active one (--activate=false to only upload it)' },
   ],
@@ -55,7 +55,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const version = await client.createTemplateVersion(org.id, {
     storage_method: 'file',
     file_id: hash,
-    provisioner: String(flags.provisioner) as ProvisionerType,
+    provisioner: ((flags.provisioner as string) || (await detectProvisioner(dir))) as ProvisionerType,
     template_id: existing?.id,
     name: stringFlag(flags, 'name'),
   });
@@ -81,4 +81,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     println(io.stdout, `Version ${version.name} of template "${name}" uploaded; the active version is unchanged.`);
   }
   return 0;
+}
+
+/** kiln.json is the local provisioner's template file; without one, the echo provisioner (echo.json) is meant. */
+async function detectProvisioner(dir: string): Promise<ProvisionerType> {
+  return (await stat(path.join(dir, 'kiln.json')).catch(() => undefined))?.isFile() ? 'local' : 'echo';
 }
