@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/pool.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
 import { getTemplatesByIDs, getTemplateVersionsByIDs } from '../../db/queries/templates.js';
 import { getUsersByIDs } from '../../db/queries/users.js';
-import { getLatestWorkspaceBuilds, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { getLatestWorkspaceBuilds, getWorkspaceBuildsByIDs, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { getAgentsByResourceIDs, getAppsByAgentIDs, getMetadataByResourceIDs, getResourcesByJobIDs } from '../../db/queries/workspaceResources.js';
 import { getWorkspacesByIDs, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import type { WorkspaceBuild, WorkspaceResource } from '../../sdk/types/workspaceBuilds.js';
@@ -35,18 +35,23 @@ function byId<T extends { id: string }>(rows: T[]): Map<string, T> {
  * Builds to wire shape, with everything they embed loaded in one batch per table (no N+1). `workspaces` may be
  * passed when the caller has them already.
  */
-export async function renderBuilds(ctx: ServerContext, builds: WorkspaceBuildRow[], known: WorkspaceRow[] = []): Promise<WorkspaceBuild[]> {
-  if (builds.length === 0) return [];
+export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[], known: WorkspaceRow[] = []): Promise<WorkspaceBuild[]> {
+  if (given.length === 0) return [];
   const db = ctx.pool;
   const wsKnown = byId(known);
-  const missingWs = [...new Set(builds.map((b) => b.workspace_id))].filter((id) => !wsKnown.has(id));
-  const jobIds = builds.map((b) => b.job_id);
-  const [moreWs, jobs, versions, resources] = await Promise.all([
+  const missingWs = [...new Set(given.map((b) => b.workspace_id))].filter((id) => !wsKnown.has(id));
+  const jobIds = given.map((b) => b.job_id);
+  // Jobs first, then the builds again and what the job produced: a job that completed committed its build's state,
+  // deadline and resources in the same transaction, so rows read after the job can never be older than it.
+  const jobs = await getProvisionerJobsByIDs(db, jobIds);
+  const [moreWs, freshBuilds, versions, resources] = await Promise.all([
     getWorkspacesByIDs(db, missingWs),
-    getProvisionerJobsByIDs(db, jobIds),
-    getTemplateVersionsByIDs(db, [...new Set(builds.map((b) => b.template_version_id))]),
+    getWorkspaceBuildsByIDs(db, given.map((b) => b.id)),
+    getTemplateVersionsByIDs(db, [...new Set(given.map((b) => b.template_version_id))]),
     loadResourcesForJobs(ctx, db, jobIds),
   ]);
+  const fresh = byId(freshBuilds);
+  const builds = given.map((b) => fresh.get(b.id) ?? b);
   for (const w of moreWs) wsKnown.set(w.id, w);
   const userIds = new Set<string>();
   for (const b of builds) {

@@ -24,6 +24,12 @@ export async function getWorkspaceBuildByID(db: Queryable, id: string): Promise<
   return rows[0];
 }
 
+export async function getWorkspaceBuildsByIDs(db: Queryable, ids: string[]): Promise<WorkspaceBuildRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
 export async function getWorkspaceBuildState(db: Queryable, id: string): Promise<Buffer | null> {
   const { rows } = await db.query<{ provisioner_state: Buffer | null }>('SELECT provisioner_state FROM workspace_builds WHERE id = $1', [id]);
   return rows[0]?.provisioner_state ?? null;
