@@ -18,7 +18,6 @@ describe('local workspaces (real sandbox, real processes)', () => {
   let srv: TestServer;
   let owner: TestUser & { organizationId: string };
   let org: string;
-  const workspaces: string[] = [];
 
   before(async () => {
     // A sandbox is part of what these tests check: say loudly when there is none rather than pass without it.
@@ -28,7 +27,8 @@ describe('local workspaces (real sandbox, real processes)', () => {
     org = owner.organizationId;
   });
   after(async () => {
-    for (const id of workspaces) await killAll(`KILN_WORKSPACE_ID=${id}`);
+    // Agents and everything their scripts started carry the server URL in their environment.
+    if (srv) await killAll(`KILN_AGENT_URL=${srv.url}`);
     await srv?.close();
   });
 
@@ -41,7 +41,6 @@ describe('local workspaces (real sandbox, real processes)', () => {
       name: `ws-${randomUUID().slice(0, 8)}`,
       parameter_values: [{ name: 'port', source_value: String(port), source_scheme: 'data', destination_scheme: 'provisioner_variable' }],
     });
-    workspaces.push(ws.id);
     return ws;
   }
 
@@ -149,9 +148,8 @@ describe('local workspaces (real sandbox, real processes)', () => {
 
 describe('local workspaces across a server restart', () => {
   let srv: TestServer;
-  let wsId = '';
   after(async () => {
-    if (wsId) await killAll(`KILN_WORKSPACE_ID=${wsId}`);
+    if (srv) await killAll(`KILN_AGENT_URL=${srv.url}`);
     await srv?.close();
   });
 
@@ -165,9 +163,11 @@ describe('local workspaces across a server restart', () => {
       name: 'survivor',
       parameter_values: [{ name: 'port', source_value: String(port), source_scheme: 'data', destination_scheme: 'provisioner_variable' }],
     });
-    wsId = ws.id;
     const b = await waitForBuild(owner.client, ws.latest_build.id, undefined, 30_000);
-    await waitFor(async () => (await latestAgent(owner.client, ws.id)).status === 'connected', 'connected', 10_000);
+    await waitFor(async () => {
+      const a = await latestAgent(owner.client, ws.id);
+      return a.status === 'connected' && a.lifecycle_state === 'ready' && a.apps[0]?.health === 'healthy';
+    }, 'ready with a healthy app', 10_000);
     const pid = (await localState(owner.client, b.id)).agents[0]?.pid as number;
 
     await srv.restart();
