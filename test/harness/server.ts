@@ -59,19 +59,19 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   try {
     config = {
       address: '127.0.0.1:0',
-        dataDir,
-        postgresUrl: db.url,
-        provisionerDaemons: opts.provisionerDaemons ?? 1,
-        logLevel: 'error',
-        sessionDurationMs: 24 * 3600_000,
-        maxFileBytes: 10 * 1024 * 1024,
-        jobHangTimeoutMs: 5 * 60_000,
-        jobPendingTimeoutMs: 30 * 60_000,
-        clock: opts.clock,
-        // A low scrypt cost keeps user creation fast in tests; production uses the default.
-        overrides: { passwordHashCost: 1024, ...opts.overrides },
-        ...opts.config,
-      };
+      dataDir,
+      postgresUrl: db.url,
+      provisionerDaemons: opts.provisionerDaemons ?? 1,
+      logLevel: 'error',
+      sessionDurationMs: 24 * 3600_000,
+      maxFileBytes: 10 * 1024 * 1024,
+      jobHangTimeoutMs: 5 * 60_000,
+      jobPendingTimeoutMs: 30 * 60_000,
+      clock: opts.clock,
+      // A low scrypt cost keeps user creation fast in tests; production uses the default.
+      overrides: { passwordHashCost: 1024, ...opts.overrides },
+      ...opts.config,
+    };
     server = await startServer(config, logger);
   } catch (e) {
     await db.drop();
