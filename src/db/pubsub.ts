@@ -15,6 +15,13 @@ export interface Subscriber {
   reset?(): void;
 }
 
+/** PostgreSQL truncates identifiers, channel names included, to 63 bytes: a longer name would silently never match. */
+export const MAX_CHANNEL_BYTES = 63;
+
+export function assertChannelName(channel: string): void {
+  if (Buffer.byteLength(channel) > MAX_CHANNEL_BYTES) throw new Error(`pubsub channel name longer than ${MAX_CHANNEL_BYTES} bytes: ${channel}`);
+}
+
 export interface Pubsub {
   publish(channel: string, payload?: string): Promise<void>;
   /** Resolves once the subscription is active, so a caller can subscribe first and read state second. */
@@ -57,9 +64,11 @@ class Registry {
 export class MemoryPubsub implements Pubsub {
   #reg = new Registry();
   async publish(channel: string, payload = ''): Promise<void> {
+    assertChannelName(channel);
     queueMicrotask(() => this.#reg.deliver(channel, payload));
   }
   async subscribe(channel: string, s: Subscriber): Promise<() => void> {
+    assertChannelName(channel);
     this.#reg.add(channel, s);
     return () => void this.#reg.remove(channel, s);
   }
@@ -88,10 +97,12 @@ export class PgPubsub implements Pubsub {
   ) {}
 
   async publish(channel: string, payload = ''): Promise<void> {
+    assertChannelName(channel);
     await this.publisher.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
   async subscribe(channel: string, s: Subscriber): Promise<() => void> {
+    assertChannelName(channel);
     if (this.#closed) throw new Error('pubsub is closed');
     if (this.#reg.add(channel, s)) {
       this.#listening.set(channel, this.#run(async (c) => void (await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`))));

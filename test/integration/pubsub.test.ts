@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import pg from 'pg';
 
-import { PgPubsub, type Subscriber } from '../../src/db/pubsub.js';
+import { MemoryPubsub, PgPubsub, type Subscriber } from '../../src/db/pubsub.js';
 import { createTestDatabase, type TestDatabase } from '../harness/db.js';
 
 import { waitFor } from './envelope.js';
@@ -149,5 +149,15 @@ describe('PgPubsub', () => {
     await ps.close();
     await ps.close();
     await assert.rejects(ps.subscribe('closing', new Recorder()), /closed/);
+  });
+});
+
+describe('pubsub channel names', () => {
+  it('refuses names PostgreSQL would truncate (over 63 bytes)', async () => {
+    const ps = new MemoryPubsub();
+    await assert.rejects(ps.subscribe('x'.repeat(64), { message() {} }), /longer than 63 bytes/);
+    await assert.rejects(ps.publish('é'.repeat(32)), /longer than 63 bytes/);
+    const unsubscribe = await ps.subscribe('x'.repeat(63), { message() {} });
+    unsubscribe();
   });
 });
