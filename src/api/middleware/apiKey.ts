@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import { getApiKeyByID, updateApiKeyLastUsed } from '../../db/queries/apiKeys.js';
-import { getUserByID, updateUserLastSeen } from '../../db/queries/users.js';
+import { getApiKeyWithUserByID, updateApiKeyLastUsed } from '../../db/queries/apiKeys.js';
+import { updateUserLastSeen } from '../../db/queries/users.js';
 import { parseToken, secretMatches } from '../auth/apiKeys.js';
 import { siteRoles, type Subject } from '../authz.js';
 import type { ServerContext } from '../context.js';
@@ -59,22 +59,21 @@ export async function authenticate(ctx: ServerContext, req: FastifyRequest): Pro
   if (!token) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
   const parsed = parseToken(token);
   if (!parsed.ok) throw errors.unauthorized(parsed.detail);
-  const key = await getApiKeyByID(ctx.pool, parsed.id);
+  const key = await getApiKeyWithUserByID(ctx.pool, parsed.id);
   if (!key) throw errors.unauthorized('API key is invalid.');
   if (!secretMatches(parsed.secret, key.hashed_secret)) throw errors.unauthorized('API key secret is invalid.');
   const now = ctx.clock.now();
   if (key.expires_at.getTime() <= now.getTime()) throw errors.unauthorized(`API key expired at ${rfc3339(key.expires_at)}.`);
-  const user = await getUserByID(ctx.pool, key.user_id);
-  if (!user || user.deleted) throw errors.unauthorized('API key is invalid.');
-  if (user.status !== 'active') {
-    throw errors.unauthorized(`User is not active (status = "${user.status}"). Contact an admin to reactivate your account.`);
+  if (key.user_username === null || key.user_deleted) throw errors.unauthorized('API key is invalid.');
+  if (key.user_status !== 'active') {
+    throw errors.unauthorized(`User is not active (status = "${key.user_status}"). Contact an admin to reactivate your account.`);
   }
   if (now.getTime() - key.last_used.getTime() > LAST_USED_WRITE_INTERVAL_MS) {
     await updateApiKeyLastUsed(ctx.pool, key.id, now);
-    await updateUserLastSeen(ctx.pool, user.id, now);
+    await updateUserLastSeen(ctx.pool, key.user_id, now);
   }
   req.apiKeyId = key.id;
-  const subject: Subject = { userId: user.id, username: user.username, roles: siteRoles(user.rbac_roles) };
+  const subject: Subject = { userId: key.user_id, username: key.user_username, roles: siteRoles(key.user_rbac_roles ?? []) };
   req.subject = subject;
   return subject;
 }

@@ -12,8 +12,20 @@ export interface ApiKeyRow {
   updated_at: Date;
 }
 
-export async function getApiKeyByID(db: Queryable, id: string): Promise<ApiKeyRow | undefined> {
-  const { rows } = await db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
+export interface ApiKeyWithUserRow extends ApiKeyRow {
+  user_username: string | null;
+  user_status: 'active' | 'suspended' | null;
+  user_deleted: boolean | null;
+  user_rbac_roles: string[] | null;
+}
+
+/** The key and the few user fields authentication needs, in one round trip (every authenticated request pays it). */
+export async function getApiKeyWithUserByID(db: Queryable, id: string): Promise<ApiKeyWithUserRow | undefined> {
+  const { rows } = await db.query<ApiKeyWithUserRow>(
+    `SELECT k.*, u.username AS user_username, u.status AS user_status, u.deleted AS user_deleted, u.rbac_roles AS user_rbac_roles
+     FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.id = $1`,
+    [id],
+  );
   return rows[0];
 }
 
