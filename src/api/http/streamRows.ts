@@ -10,6 +10,30 @@ const BACKSTOP_INTERVAL_MS = 5_000;
 /** Rows per catch-up query, so a follower of a huge log never loads it all at once. */
 const PAGE = 1_000;
 
+/**
+ * Queries in flight, shared by the followers of one stream: after a flush, 100 followers of one build all ask for the
+ * rows after the same cursor, and one query answers them all. A follower joins a query only if it started after the
+ * notification that woke the follower, so a shared answer can never be older than what the follower was told about.
+ */
+const inflightByServer = new WeakMap<ServerContext, Map<string, { startedAt: number; result: Promise<unknown> }>>();
+
+async function shared<T>(ctx: ServerContext, key: string, notBefore: number, run: () => Promise<T>): Promise<{ value: T; startedAt: number }> {
+  let inflight = inflightByServer.get(ctx);
+  if (!inflight) inflightByServer.set(ctx, (inflight = new Map()));
+  const map = inflight;
+  let entry = map.get(key);
+  if (!entry || entry.startedAt < notBefore) {
+    const fresh = { startedAt: performance.now(), result: run() as Promise<unknown> };
+    const done = () => {
+      if (map.get(key) === fresh) map.delete(key);
+    };
+    fresh.result.then(done, done);
+    map.set(key, fresh);
+    entry = fresh;
+  }
+  return { value: (await entry.result) as T, startedAt: entry.startedAt };
+}
+
 /** An append-only table with increasing ids, a pubsub channel that hints at new rows, and a notion of "finished". */
 export interface RowSource {
   /** For log lines. */
@@ -35,6 +59,8 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
   let running: Promise<void> | null = null;
   let again = false;
   let unsubscribe: (() => void) | undefined;
+  /** When this follower last learned something may have changed; shared queries must start after it. */
+  let wokenAt = performance.now();
 
   const finish = (code: number) => {
     if (closed) return;
@@ -56,10 +82,19 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
       try {
         do {
           again = false;
-          const finishedNow = ended || (await src.finished());
+          // The end is read before the rows, and the rows query must start after that read: rows written before the
+          // end are then certainly in it.
+          let since = wokenAt;
+          let finishedNow = ended;
+          if (!finishedNow) {
+            const f = await shared(ctx, `${src.channel}|finished`, since, () => src.finished());
+            finishedNow = f.value;
+            since = Math.max(since, f.startedAt);
+          }
           for (;;) {
             if (closed) return;
-            const rows = await src.rowsAfter(lastId, PAGE);
+            const cursor = lastId;
+            const { value: rows } = await shared(ctx, `${src.channel}|${cursor}`, since, () => src.rowsAfter(cursor, PAGE));
             for (const r of rows) {
               if (closed) return;
               await send(JSON.stringify(r.wire) + '\n');
@@ -86,14 +121,18 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
   socket.on('close', () => finish(1000));
   socket.on('error', () => finish(1011));
   const ping = setInterval(() => socket.readyState === socket.OPEN && socket.ping(), PING_INTERVAL_MS);
-  const backstop = setInterval(() => void drain(), BACKSTOP_INTERVAL_MS);
+  const wake = () => {
+    wokenAt = performance.now();
+    void drain();
+  };
+  const backstop = setInterval(wake, BACKSTOP_INTERVAL_MS);
   try {
     unsubscribe = await ctx.pubsub.subscribe(src.channel, {
       message(payload) {
         if (src.endsStream?.(payload)) ended = true;
-        void drain();
+        wake();
       },
-      reset: () => void drain(),
+      reset: wake,
     });
   } catch (e) {
     ctx.logger.warn({ err: coerceError(e).message }, `cannot watch ${src.label}`);
@@ -104,5 +143,7 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
     unsubscribe();
     return;
   }
+  // Only queries that start after the subscription is live may serve this follower's backlog.
+  wokenAt = performance.now();
   await drain();
 }
