@@ -1,7 +1,7 @@
 // A kiln server for the benchmark, in its own process so its RSS and CPU profile are its own. Started by procs.mjs
 // with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, stampFlush); prints "READY <url>" and stops on
 // SIGTERM. Imports the compiled server from dist/ (npm run bench builds first).
-import { startServer } from '../../dist/cli/commands/server.js';
+import { startServer } from '../../dist/server/server.js';
 import { InProcessProvisionerdClient } from '../../dist/api/provisionerdserver/index.js';
 import { createLogger } from '../../dist/lib/logger.js';
 

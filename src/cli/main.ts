@@ -1,6 +1,6 @@
 import { ExitError, formatError } from './errors.js';
 import { processIO, println, type CliIO } from './io.js';
-import { kilnVersion } from './version.js';
+import { kilnVersion } from '../lib/version.js';
 
 interface CommandEntry {
   summary: string;

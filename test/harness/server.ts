@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { ServerOptions } from '../../src/api/context.js';
-import { startServer, type RunningServer, type ServerConfig } from '../../src/cli/commands/server.js';
+import { startServer, type RunningServer, type ServerConfig } from '../../src/server/server.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger, type LogLevel, type Logger } from '../../src/lib/logger.js';
 import { KilnClient } from '../../src/sdk/client.js';

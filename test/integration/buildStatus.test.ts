@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { startBuiltinDaemons, type BuiltinDaemons } from '../../src/cli/commands/daemons.js';
+import { startBuiltinDaemons, type BuiltinDaemons } from '../../src/server/daemons.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { createEchoTemplate, createWorkspace, waitForBuild } from '../harness/templates.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import type { ServerContext } from '../../src/api/context.js';
-import { startServer } from '../../src/cli/commands/server.js';
+import { startServer } from '../../src/server/server.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { acquireJob } from '../../src/jobs/acquire.js';
 import { jobLogsChannel } from '../../src/jobs/channels.js';

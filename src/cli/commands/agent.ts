@@ -4,7 +4,7 @@ import { createLogger, type LogLevel } from '../../lib/logger.js';
 import { parseCommand, type CommandSpec } from '../command.js';
 import { UsageError } from '../flags.js';
 import type { CliIO } from '../io.js';
-import { kilnVersion } from '../version.js';
+import { kilnVersion } from '../../lib/version.js';
 
 export const spec: CommandSpec = {
   usage: 'kiln agent',

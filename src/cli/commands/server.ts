@@ -2,18 +2,13 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import os from 'node:os';
 import path from 'node:path';
 
-import type { ServerOptions } from '../../api/context.js';
-import { startApiServer, type ApiServer } from '../../api/server.js';
-import { startReaperLoop } from '../../api/provisionerdserver/index.js';
-import type { Clock } from '../../lib/clock.js';
-import { getUserCount } from '../../db/queries/users.js';
 import { parseDuration } from '../../lib/duration.js';
 import { coerceError } from '../../lib/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../../lib/logger.js';
+import { startServer, type RunningServer, type ServerConfig } from '../../server/server.js';
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from '../flags.js';
-import { kilnVersion } from '../version.js';
+import { kilnVersion } from '../../lib/version.js';
 
-import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
 export const serverFlags: FlagSpec[] = [
   { name: 'address', short: 'a', type: 'string', env: true, default: '127.0.0.1:3000', placeholder: 'host:port', description: 'Where the HTTP API listens' },
@@ -50,33 +45,6 @@ export function defaultDataDir(): string {
   return path.join(xdg, 'kiln');
 }
 
-export interface ServerConfig {
-  address: string;
-  accessUrl?: string;
-  dataDir: string;
-  postgresUrl?: string;
-  provisionerDaemons: number;
-  logLevel: LogLevel;
-  sessionDurationMs: number;
-  maxFileBytes: number;
-  jobHangTimeoutMs: number;
-  jobPendingTimeoutMs: number;
-  /** `--dev`: set up an admin and example templates once the server listens (see serverDev.ts). */
-  dev?: boolean;
-  /** Not flags: seams for tests and benchmarks. */
-  clock?: Clock;
-  overrides?: Partial<ServerOptions>;
-  ephemeralPostgres?: boolean;
-  /** On close, running builds get this long to finish before they are stopped and failed (default 0). */
-  daemonShutdownGraceMs?: number;
-  /** How often the job reaper runs (default 30 s; it also runs once at start-up). */
-  reaperIntervalMs?: number;
-  /** Built-in daemon tuning (heartbeat, log batching), for tests. */
-  daemonOptions?: Parameters<typeof startBuiltinDaemons>[1]['daemon'];
-  /** How often idle built-in daemons look at the queue without being notified (default 5 s). */
-  daemonPollMs?: number;
-}
-
 export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
   const { flags, args } = parseFlags(argv, serverFlags, env);
   if (flags.help) return 'help';
@@ -103,59 +71,8 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     maxFileBytes: Number(flags['max-file-size']),
     jobHangTimeoutMs: duration('job-hang-timeout'),
     jobPendingTimeoutMs: duration('job-pending-timeout'),
+    version: kilnVersion(),
     dev: flags.dev === true,
-  };
-}
-
-export interface RunningServer {
-  api: ApiServer;
-  url: string;
-  /** The built-in provisioner daemons (`--provisioner-daemons`). */
-  daemons: BuiltinDaemons;
-  /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
-  close(): Promise<void>;
-}
-
-/** Wires the API, the database and the built-in daemons together. Used by `kiln server` and by the test harness. */
-export async function startServer(cfg: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const api = await startApiServer({
-    address: cfg.address,
-    postgresUrl: cfg.postgresUrl,
-    dataDir: cfg.dataDir,
-    logger,
-    options: {
-      accessUrl: cfg.accessUrl,
-      version: kilnVersion(),
-      sessionDurationMs: cfg.sessionDurationMs,
-      maxFileBytes: cfg.maxFileBytes,
-      jobHangTimeoutMs: cfg.jobHangTimeoutMs,
-      jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
-      ...cfg.overrides,
-    },
-    clock: cfg.clock,
-    ephemeralPostgres: cfg.ephemeralPostgres,
-  });
-  let daemons: BuiltinDaemons;
-  try {
-    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
-  } catch (e) {
-    await api.close();
-    throw e;
-  }
-  // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
-  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs);
-  let closing: Promise<void> | undefined;
-  return {
-    api,
-    url: api.url,
-    daemons,
-    close: () =>
-      (closing ??= (async () => {
-        await reaper.stop();
-        // Daemons report their last job through the pool, so they stop before it closes.
-        await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
-        await api.close();
-      })()),
   };
 }
 
@@ -192,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
       console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
       if (cfg.dev) await (await import('./serverDev.js')).setupDevEnvironment(server.url, logger);
-      else if ((await getUserCount(server.api.ctx.pool)) === 0) {
+      else if (!(await server.hasUsers())) {
         console.log(`No user exists yet. Create the first one (it becomes the owner):`);
         console.log(`  curl -X POST ${url}/api/v2/users/first -H 'Content-Type: application/json' \\`);
         console.log(`    -d '{"email":"admin@example.com","username":"admin","password":"a-long-password"}'`);
