@@ -3,12 +3,14 @@ import {
   getProvisionerJobForUpdate,
   updateProvisionerJobCompleted,
   type ProvisionerJobRow,
+  type TemplateVersionImportJobInput,
   type WorkspaceBuildJobInput,
 } from '../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, markWorkspaceDeleted, updateWorkspaceBuildAfterJob, type BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
 import { publishJobEnded, type JobsContext } from './context.js';
+import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
 
@@ -29,6 +31,13 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
   } catch (e) {
     if (!(e instanceof InvalidResourcesError)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The provisioner reported invalid resources: ${e.message}`, workspace_build: stateOnFailure });
+  }
+  let declarations: ImportDeclarations | undefined;
+  try {
+    if (req.template_import) declarations = checkImportDeclarations(req.template_import);
+  } catch (e) {
+    if (!(e instanceof DeclarationError)) throw e;
+    return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
   let workspaceId: string | undefined;
   try {
@@ -52,9 +61,12 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
       // An import's resources are the template's preview: what a start (and a stop) of a workspace would make.
       await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_import?.start_resources ?? [] });
       await insertResources(tx, { jobId: job.id, transition: 'stop', now, resources: req.template_import?.stop_resources ?? [] });
+      const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
+      if (declarations && versionId) await storeImportDeclarations(tx, versionId, declarations);
       return undefined;
     });
   } catch (e) {
+    if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
     if (!isDataError(e)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });

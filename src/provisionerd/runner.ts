@@ -122,6 +122,8 @@ export class JobRunner {
         directory,
         state: build?.state ?? EMPTY,
         parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
+        richParameters: build?.rich_parameter_values ?? [],
+        variables: build?.variable_values ?? imp?.variable_values ?? [],
         metadata: build?.metadata ?? { access_url: imp?.metadata.access_url ?? '', template_name: imp?.metadata.template_name ?? '', template_version: imp?.metadata.template_version ?? '' },
       },
       {
@@ -169,7 +171,10 @@ export class JobRunner {
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
-              : { job_id: job.job_id, template_import: { start_resources: resources } },
+              : {
+                  job_id: job.job_id,
+                  template_import: { start_resources: resources, rich_parameters: outcome.result.parameters ?? [], variables: outcome.result.variables ?? [] },
+                },
           );
         } else {
           await o.client.failJob({

@@ -3,6 +3,8 @@
  * This package is a leaf: the daemon maps these shapes to the server protocol, a plugin never sees the server.
  */
 
+import type { ParameterDeclaration, VariableDeclaration } from './parameters.js';
+
 /** `import` runs for a template version's import job; the others for a workspace build of that transition. */
 export type Phase = 'import' | 'start' | 'stop' | 'delete';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -33,6 +35,19 @@ export interface ProvisionMetadata {
   template_version: string;
 }
 
+/** A rich parameter value of a build: the full resolved set (request, then previous build, then default). */
+export interface RichParameterValue {
+  name: string;
+  value: string;
+}
+
+/** A template variable's value (Terraform `variable`); sensitive ones must never be logged. */
+export interface VariableValue {
+  name: string;
+  value: string;
+  sensitive: boolean;
+}
+
 export interface ProvisionRequest {
   phase: Phase;
   /** The template's files, unpacked; the plugin may write scratch files here. */
@@ -40,6 +55,10 @@ export interface ProvisionRequest {
   /** The state the previous build left (empty for the first build and for imports). */
   state: Uint8Array;
   parameters: ParameterValue[];
+  /** Rich parameter values of the build (empty for imports). */
+  richParameters?: RichParameterValue[];
+  /** Template variable values (imports and builds). */
+  variables?: VariableValue[];
   metadata: ProvisionMetadata;
 }
 
@@ -95,6 +114,10 @@ export interface ProvisionResult {
   state?: Uint8Array;
   /** Set when the phase failed; the daemon fails the job with it. */
   error?: string;
+  /** Imports only: the rich parameters the template declares (see ./parameters.ts). */
+  parameters?: ParameterDeclaration[];
+  /** Imports only: the template variables the template declares. */
+  variables?: VariableDeclaration[];
 }
 
 export interface Provisioner {

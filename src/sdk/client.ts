@@ -1,5 +1,6 @@
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
+import type { TemplateVersionParameter, TemplateVersionVariable, WorkspaceBuildParameter } from './types/parameters.js';
 import type { ProvisionerDaemon, ProvisionerJobLog } from './types/provisionerJobs.js';
 import type {
   CreateTemplateRequest,
@@ -111,6 +112,9 @@ export class KilnClient {
     followJsonLines<ProvisionerJobLog>(this.http, `/api/v2/templateversions/${enc(id)}/logs`, opts);
   templateVersionResources = (id: string) => this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/resources`);
   cancelTemplateVersion = (id: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/cancel`);
+  templateVersionRichParameters = (id: string) => this.http.json<TemplateVersionParameter[]>('GET', `/api/v2/templateversions/${enc(id)}/rich-parameters`);
+  templateVersionVariables = (id: string) => this.http.json<TemplateVersionVariable[]>('GET', `/api/v2/templateversions/${enc(id)}/variables`);
+  workspaceBuildParameters = (id: string) => this.http.json<WorkspaceBuildParameter[]>('GET', `/api/v2/workspacebuilds/${enc(id)}/parameters`);
   createTemplate = (org: string, req: CreateTemplateRequest) => this.http.json<Template>('POST', `/api/v2/organizations/${enc(org)}/templates`, { body: req });
   templates = (org: string) => this.http.json<Template[]>('GET', `/api/v2/organizations/${enc(org)}/templates`);
   templateByName = (org: string, name: string) => this.http.json<Template>('GET', `/api/v2/organizations/${enc(org)}/templates/${enc(name)}`);

@@ -5,11 +5,14 @@ import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValue, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import type { ServerContext } from '../context.js';
 import { isActiveJobStatus, jobStatus } from '../convert/provisionerJobs.js';
 import { ApiError, errors } from '../http/errors.js';
+
+import { resolveBuildParameters } from './parameters.js';
 
 /** Loads a template version for a build; an unknown one is the client's mistake (400), as in Coder. */
 export async function loadBuildTemplateVersion(db: Queryable, id: string): Promise<TemplateVersionRow> {
@@ -50,6 +53,10 @@ export interface InsertBuildParams {
   state: Buffer | null;
   orphan: boolean;
   parameterValues: CreateParameterRequest[];
+  /** Rich parameter values of the request; resolved against the version's parameters and the previous build. */
+  richParameterValues?: { name: string; value: string }[] | null;
+  /** The workspace's latest build before this one: its rich values carry over. */
+  previousBuildId?: string;
   buildNumber: number;
 }
 
@@ -70,6 +77,13 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
       now,
     });
   }
+  // Validation comes first: a refused value must leave nothing written (the caller's transaction rolls back anyway).
+  const richValues = await resolveBuildParameters(tx, {
+    versionId: p.version.id,
+    previousBuildId: p.previousBuildId,
+    given: p.richParameterValues,
+    transition: p.transition,
+  });
   const buildId = randomUUID();
   const templateFileJob = await getProvisionerJobByID(tx, p.version.job_id);
   if (!templateFileJob) throw errors.internal('Internal error fetching provisioner job.');
@@ -84,7 +98,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     fileId: templateFileJob.file_id,
     tags: mutateTags(p.workspace.owner_id, p.importTags),
   });
-  return insertWorkspaceBuild(tx, {
+  const build = await insertWorkspaceBuild(tx, {
     id: buildId,
     now,
     workspaceId: p.workspace.id,
@@ -96,6 +110,8 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     jobId: job.id,
     reason: 'initiator',
   });
+  await insertWorkspaceBuildParameters(tx, build.id, richValues);
+  return build;
 }
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */

@@ -1,4 +1,5 @@
 import { getFileByID } from '../../db/queries/files.js';
+import { getTemplateVersionUserVariableValues, getTemplateVersionVariables, getWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
@@ -37,6 +38,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
       { scope: 'workspace', scopeId: t.workspace_id },
     ]);
     const state = t.provisioner_state ?? Buffer.alloc(0);
+    const [richValues, variables] = await Promise.all([getWorkspaceBuildParameters(ctx.pool, t.build_id), getTemplateVersionVariables(ctx.pool, t.template_version_id)]);
     return {
       ...base,
       type: 'workspace_build',
@@ -46,6 +48,9 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         transition: t.transition,
         state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
         parameter_values: parameters,
+        rich_parameter_values: richValues,
+        // A variable without a value takes its default, as Terraform would.
+        variable_values: variables.map((v) => ({ name: v.name, value: v.value !== '' ? v.value : v.default_value, sensitive: v.sensitive })),
         orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
         metadata: {
           access_url: accessUrl,
@@ -75,6 +80,8 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         template_version_id: v.template_version_id,
         template_version_name: v.template_version_name,
         parameter_values: await resolveParameters(ctx, scopes),
+        // Which variables are sensitive is known only after the import: until then every value is treated as one.
+        variable_values: (await getTemplateVersionUserVariableValues(ctx.pool, v.template_version_id)).map((x) => ({ ...x, sensitive: true })),
         metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name },
       },
     };

@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
+import { parameterRoutes } from './parameters.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
 import { templateRoutes } from './templates.js';
 import { templateVersionRoutes } from './templateVersions.js';
@@ -25,6 +26,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await templateRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
+  await parameterRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback

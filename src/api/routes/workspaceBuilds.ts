@@ -170,6 +170,8 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
             state,
             orphan: !!body.orphan,
             parameterValues: body.parameter_values ?? [],
+            richParameterValues: body.rich_parameter_values,
+            previousBuildId: previous?.id,
             buildNumber: number,
           });
         });

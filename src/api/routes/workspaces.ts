@@ -104,7 +104,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
           });
           await insertBuild(ctx, tx, {
             workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
-            parameterValues: body.parameter_values ?? [], buildNumber: 1,
+            parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
           });
           return w;
         });

@@ -1,3 +1,4 @@
+import { nameValuesBody } from './parameters.js';
 import { arr, bool, int, nullable, obj, str, time, uuid } from './common.js';
 import { provisionerJobSchema } from './provisionerJobs.js';
 import { userSchema } from './users.js';
@@ -60,6 +61,7 @@ export const createTemplateVersionBody = {
     file_id: uuid,
     provisioner,
     tags: { type: ['object', 'null'], additionalProperties: str },
+    user_variable_values: nameValuesBody,
   },
   required: ['storage_method', 'file_id', 'provisioner'],
 };

@@ -1,3 +1,4 @@
+import { nameValuesBody } from './parameters.js';
 import { arr, bool, int, nullable, obj, str, stringMap, time, uuid } from './common.js';
 import { provisionerJobSchema } from './provisionerJobs.js';
 
@@ -121,6 +122,7 @@ export const createWorkspaceBuildBody = {
     state: { type: 'string', contentEncoding: 'base64' },
     orphan: bool,
     parameter_values: arr(parameterValue),
+    rich_parameter_values: nameValuesBody,
   },
   required: ['transition'],
 };

@@ -1,3 +1,4 @@
+import { nameValuesBody } from './parameters.js';
 import { arr, bool, int, obj, str, time, uuid } from './common.js';
 import { parameterValuesSchema, workspaceBuildSchema } from './workspaceBuilds.js';
 
@@ -39,6 +40,7 @@ export const createWorkspaceBody = {
     autostart_schedule: str,
     ttl_ms: { type: ['integer', 'null'] },
     parameter_values: parameterValuesSchema,
+    rich_parameter_values: nameValuesBody,
   },
   required: ['template_id', 'name'],
 };

@@ -47,7 +47,7 @@ export class LocalProvisioner implements Provisioner {
     }
     if (req.phase === 'import') {
       ctx.log('info', `kiln.json: ${template.agents.length} agent(s): ${template.agents.map((a) => a.name).join(', ') || 'none'}`);
-      return { resources: this.#resources(template, req, { agents: true, home: SANDBOX_HOME }) };
+      return { resources: this.#resources(template, req, { agents: true, home: SANDBOX_HOME }), parameters: template.richParameters };
     }
     let state = parseState(req.state);
     try {
@@ -148,12 +148,17 @@ export class LocalProvisioner implements Provisioner {
       KILN_WORKSPACE_OWNER: req.metadata.workspace_owner ?? '',
       KILN_WORKSPACE_ID: req.metadata.workspace_id ?? '',
     };
-    // Parameters override the template's env defaults: they are what the workspace's creator chose.
+    // Parameters override the template's env defaults: they are what the workspace's creator chose. Only names the
+    // template declares become variables (checked at import), so no value can set BASH_ENV, LD_PRELOAD or PATH.
     const fromParams: Record<string, string> = {};
-    for (const p of req.parameters) if (p.destination_scheme === 'environment_variable') fromParams[p.name] = p.value;
     for (const [param, envName] of Object.entries(t.parameters)) {
       const v = params.get(param);
       if (v) fromParams[envName] = v.value;
+    }
+    const rich = new Map((req.richParameters ?? []).map((p) => [p.name, p.value]));
+    for (const p of t.richParameters) {
+      const v = rich.get(p.name);
+      if (v !== undefined) fromParams[p.name] = v;
     }
     const agents: Agent[] = o.agents
       ? t.agents.map((a) => {

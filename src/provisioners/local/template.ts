@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import { checkParameterDeclarations, DeclarationError, unsafeEnvName, type CheckedParameter } from '../../provisionersdk/parameters.js';
 import type { App } from '../../provisionersdk/provisioner.js';
 
 /** One agent of a local workspace, as kiln.json declares it (docs/templates.md). */
@@ -19,8 +20,13 @@ export interface LocalAgentSpec {
 export interface LocalTemplate {
   agents: LocalAgentSpec[];
   metadata: { key: string; value: string; sensitive?: boolean }[];
-  /** Legacy parameter name → environment variable every agent gets. */
+  /** Legacy parameter name → environment variable every agent gets (`parameters` as an object). */
   parameters: Record<string, string>;
+  /**
+   * Rich parameters (`parameters` as a list): each one's value is exported to every agent under the parameter's
+   * name, which must be a safe environment variable name (see unsafeEnvName).
+   */
+  richParameters: CheckedParameter[];
 }
 
 export class TemplateError extends Error {}
@@ -75,7 +81,25 @@ export async function readLocalTemplate(dir: string): Promise<LocalTemplate> {
   if (!Array.isArray(metadata) || !metadata.every((m) => isObject(m) && typeof m.key === 'string' && typeof (m.value ?? '') === 'string')) {
     throw new TemplateError('kiln.json: metadata must be a list of {key, value}');
   }
-  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: stringMap(doc.parameters, 'parameters') };
+  const legacy = Array.isArray(doc.parameters) ? {} : stringMap(doc.parameters, 'parameters');
+  for (const envName of Object.values(legacy)) {
+    const why = unsafeEnvName(envName);
+    if (why) throw new TemplateError(`kiln.json: parameters: ${why}`);
+  }
+  let richParameters: CheckedParameter[] = [];
+  if (Array.isArray(doc.parameters)) {
+    try {
+      richParameters = checkParameterDeclarations(doc.parameters, 'kiln.json: parameters');
+    } catch (e) {
+      if (e instanceof DeclarationError) throw new TemplateError(e.message.startsWith('kiln.json') ? e.message : `kiln.json: ${e.message}`);
+      throw e;
+    }
+    for (const p of richParameters) {
+      const why = unsafeEnvName(p.name);
+      if (why) throw new TemplateError(`kiln.json: parameter ${why}`);
+    }
+  }
+  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: legacy, richParameters };
 }
 
 /** `${NAME}` is replaced from `vars`; an unknown name is left as written, so a typo shows up in the result. */

@@ -39,6 +39,10 @@ export interface AcquiredWorkspaceBuild {
   /** The build's provisioner state: the previous build's, copied when this build was created. */
   state: Uint8Array;
   parameter_values: ParameterValue[];
+  /** The build's rich parameter values: the full resolved set stored with the build. */
+  rich_parameter_values?: { name: string; value: string }[];
+  /** The template version's variable values (Terraform `variable`s). */
+  variable_values?: VariableValueWithSensitivity[];
   /** Delete without running the provisioner: resources are left in place. */
   orphan: boolean;
   metadata: ProvisionMetadata;
@@ -48,7 +52,45 @@ export interface AcquiredTemplateImport {
   template_version_id: string;
   template_version_name: string;
   parameter_values: ParameterValue[];
+  /** The values the version was created with (`user_variable_values`, or the previous version's). */
+  variable_values?: VariableValueWithSensitivity[];
   metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version'>;
+}
+
+export interface VariableValueWithSensitivity {
+  name: string;
+  value: string;
+  sensitive: boolean;
+}
+
+/** A rich parameter as an import declares it (Coder's TemplateVersionParameter fields; absent default = required). */
+export interface DeclaredRichParameter {
+  name: string;
+  display_name?: string;
+  description?: string;
+  type?: string;
+  form_type?: string;
+  mutable?: boolean;
+  default_value?: string | null;
+  icon?: string;
+  options?: { name: string; value: string; description?: string; icon?: string }[];
+  validation_regex?: string;
+  validation_error?: string;
+  validation_min?: number | null;
+  validation_max?: number | null;
+  validation_monotonic?: string;
+  ephemeral?: boolean;
+  order?: number;
+}
+
+/** A template variable as an import declares it. */
+export interface DeclaredVariable {
+  name: string;
+  description?: string;
+  type?: string;
+  default_value?: string | null;
+  required?: boolean;
+  sensitive?: boolean;
 }
 
 export type AcquiredJobType = 'workspace_build' | 'template_version_import';
@@ -138,7 +180,12 @@ export interface ProvisionedResource {
 export interface CompleteJobRequest {
   job_id: string;
   workspace_build?: { state: Uint8Array; resources: ProvisionedResource[] };
-  template_import?: { start_resources: ProvisionedResource[]; stop_resources?: ProvisionedResource[] };
+  template_import?: {
+    start_resources: ProvisionedResource[];
+    stop_resources?: ProvisionedResource[];
+    rich_parameters?: DeclaredRichParameter[];
+    variables?: DeclaredVariable[];
+  };
 }
 
 export interface FailJobRequest {

@@ -1,5 +1,6 @@
 import type { ProvisionerJob, ProvisionerType } from './provisionerJobs.js';
 import type { User } from './users.js';
+import type { VariableValue } from './parameters.js';
 
 /** Build durations of one transition, in milliseconds; null when no successful build is on record. Keys as Coder's. */
 export interface TransitionStats {
@@ -53,6 +54,8 @@ export interface CreateTemplateVersionRequest {
   file_id: string;
   provisioner: ProvisionerType;
   tags?: Record<string, string> | null;
+  /** Template variable values; omitted: the template's active version's values are reused. */
+  user_variable_values?: VariableValue[] | null;
 }
 
 export interface CreateTemplateRequest {

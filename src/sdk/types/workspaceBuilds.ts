@@ -1,4 +1,5 @@
 import type { ProvisionerJob } from './provisionerJobs.js';
+import type { WorkspaceBuildParameter } from './parameters.js';
 
 /**
  * Terminology.
@@ -146,4 +147,6 @@ export interface CreateWorkspaceBuildRequest {
   state?: string;
   orphan?: boolean;
   parameter_values?: CreateParameterRequest[];
+  /** Rich parameter values; omitted ones carry over from the previous build (unless ephemeral), else the default. */
+  rich_parameter_values?: WorkspaceBuildParameter[] | null;
 }

@@ -1,4 +1,5 @@
 import type { CreateParameterRequest, WorkspaceBuild } from './workspaceBuilds.js';
+import type { WorkspaceBuildParameter } from './parameters.js';
 
 export interface Workspace {
   id: string;
@@ -28,6 +29,7 @@ export interface CreateWorkspaceRequest {
   autostart_schedule?: string;
   ttl_ms?: number;
   parameter_values?: CreateParameterRequest[];
+  rich_parameter_values?: WorkspaceBuildParameter[] | null;
 }
 
 export interface WorkspacesResponse {
