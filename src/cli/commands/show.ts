@@ -34,6 +34,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     `Last build:  #${b.build_number} ${b.transition} by ${b.initiator_name}, ${b.job.status}, ${timeAgo(b.created_at)}`,
   ];
   if (b.job.error) lines.push(`Error:       ${b.job.error}`);
+  const params = await client.workspaceBuildParameters(b.id);
+  if (params.length) {
+    lines.push('', 'Parameters:');
+    for (const p of params) lines.push(`  ${p.name}: ${p.value}`);
+  }
   const shown = b.resources.filter((r) => !r.hide);
   lines.push('', shown.length ? 'Resources:' : 'Resources:   none');
   for (const r of shown) lines.push(...resourceLines(r));
