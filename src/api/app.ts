@@ -6,6 +6,7 @@ import type { ServerContext } from './context.js';
 import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.js';
 import { errors } from './http/errors.js';
 import { installMetrics } from './http/metrics.js';
+import { installResponseCheck } from './http/responseCheck.js';
 import { registerRoutes } from './routes/index.js';
 
 declare module 'fastify' {
@@ -47,6 +48,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     }
   });
 
+  if (ctx.options.checkResponses) installResponseCheck(app);
   const metrics = installMetrics(app, ctx.pool);
 
   // Request logs without query strings: a token passed as `?coder_session_token=` must never reach a log line.

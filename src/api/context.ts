@@ -24,6 +24,8 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** Check every JSON response against its schema (extra or missing fields fail the request); tests turn it on. */
+  checkResponses: boolean;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -37,6 +39,7 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  checkResponses: false,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

@@ -1,13 +1,16 @@
 /**
  * The contract between a provisioner daemon and a provisioner plugin (echo, local, terraform): one call per phase.
- * This package is a leaf: the daemon maps these shapes to the server protocol, a plugin never sees the server.
+ * The daemon maps these shapes to the server protocol, a plugin never sees the server; the shapes both sides share
+ * (parameter values, build metadata, log levels) are the SDK's, defined once.
  */
+import type { LogLevel } from '../sdk/types/provisionerJobs.js';
+import type { ParameterValue, ProvisionMetadata as DaemonProvisionMetadata } from '../sdk/types/provisionerd.js';
 
 import type { ParameterDeclaration, VariableDeclaration } from './parameters.js';
 
 /** `import` runs for a template version's import job; the others for a workspace build of that transition. */
 export type Phase = 'import' | 'start' | 'stop' | 'delete';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel };
 
 /** The stage a phase's log lines belong to, unless a line names its own (these are the daemon's marker stages). */
 export const PHASE_STAGE: Record<Phase, string> = {
@@ -17,23 +20,11 @@ export const PHASE_STAGE: Record<Phase, string> = {
   delete: 'Destroying workspace',
 };
 
-export interface ParameterValue {
-  name: string;
-  value: string;
-  destination_scheme: 'environment_variable' | 'provisioner_variable';
-}
+/** A parameter value as the server resolved it: the same shape the daemon protocol carries. */
+export type { ParameterValue };
 
-export interface ProvisionMetadata {
-  access_url: string;
-  workspace_transition?: 'start' | 'stop' | 'delete';
-  workspace_name?: string;
-  workspace_owner?: string;
-  workspace_owner_email?: string;
-  workspace_id?: string;
-  workspace_owner_id?: string;
-  template_name: string;
-  template_version: string;
-}
+/** What the plugin may know of the build; an import has no workspace, so those fields are absent then. */
+export type ProvisionMetadata = Pick<DaemonProvisionMetadata, 'access_url' | 'template_name' | 'template_version'> & Partial<DaemonProvisionMetadata>;
 
 /** A rich parameter value of a build: the full resolved set (request, then previous build, then default). */
 export interface RichParameterValue {

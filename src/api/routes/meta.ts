@@ -2,14 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
 import type { ServerContext } from '../context.js';
-import { errorResponses, obj, str } from '../schemas/common.js';
+import { BuildInfoResponse } from '../../sdk/types/users.js';
+import { errorResponses } from '../schemas/common.js';
 
 export async function metaRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('OK'));
 
   app.get(
     '/api/v2/buildinfo',
-    { schema: { tags: ['General'], security: [], response: { 200: obj({ version: str, external_url: str }, ['version', 'external_url']), ...errorResponses } } },
+    { schema: { tags: ['General'], security: [], response: { 200: BuildInfoResponse, ...errorResponses } } },
     async () => ({ version: ctx.options.version, external_url: ctx.options.accessUrl }),
   );
 

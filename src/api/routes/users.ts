@@ -22,8 +22,8 @@ import type { ServerContext } from '../context.js';
 import { convertOrganization, convertUser } from '../convert/users.js';
 import { ApiError, errors } from '../http/errors.js';
 import { requireAuth, SESSION_COOKIE, subjectOf } from '../middleware/apiKey.js';
-import { arr, errorResponses, obj, params, responseSchema, str, uuid } from '../schemas/common.js';
-import { createFirstUserBody, createUserBody, loginBody, organizationSchema, userSchema } from '../schemas/users.js';
+import { arr, errorResponses, params, responseSchema, str } from '../schemas/common.js';
+import { createFirstUserBody, createFirstUserResponse, createUserBody, generateApiKeyResponse, loginBody, loginResponse, organizationSchema, userSchema } from '../schemas/users.js';
 
 import { resolveUserParam } from './userParam.js';
 
@@ -53,14 +53,14 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return reply.send({ message: 'The initial user has already been created!' });
   });
 
-  app.post<{ Body: CreateFirstUserRequest & { organization_name?: string } }>(
+  app.post<{ Body: CreateFirstUserRequest }>(
     '/api/v2/users/first',
     {
       schema: {
         tags,
         security: [],
-        body: { ...createFirstUserBody, properties: { ...createFirstUserBody.properties, organization_name: str } },
-        response: { 201: obj({ user_id: uuid, organization_id: uuid }, ['user_id', 'organization_id']), ...errorResponses },
+        body: createFirstUserBody,
+        response: { 201: createFirstUserResponse, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -81,7 +81,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Body: LoginWithPasswordRequest }>(
     '/api/v2/users/login',
-    { schema: { tags, security: [], body: loginBody, response: { 201: obj({ session_token: str }, ['session_token']), ...errorResponses } } },
+    { schema: { tags, security: [], body: loginBody, response: { 201: loginResponse, ...errorResponses } } },
     async (req, reply) => {
       const user = await getUserByEmail(ctx.pool, req.body.email);
       // Same work whether or not the email exists, and one message for both: no user enumeration.
@@ -153,7 +153,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Params: { user: string } }>(
     '/api/v2/users/:user/keys',
-    { onRequest: auth, schema: { tags, params: params({ user: str }), response: { 201: obj({ key: str }, ['key']), ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: params({ user: str }), response: { 201: generateApiKeyResponse, ...errorResponses } } },
     async (req, reply) => {
       const s = subjectOf(req);
       const user = await resolveUserParam(ctx.pool, s, req.params.user);

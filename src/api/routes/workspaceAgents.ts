@@ -5,7 +5,14 @@ import { getStartupLogs } from '../../db/queries/workspaceAgentStartupLogs.js';
 import { getAgentByID, getAppsByAgentID, updateAgentLifecycle, updateAgentVersion } from '../../db/queries/workspaceAgents.js';
 import { getWorkspaceByID } from '../../db/queries/workspaces.js';
 import { agentStartupLogsChannel } from '../../jobs/channels.js';
-import { LIFECYCLE_STATES, type PatchStartupLogsRequest, type PostAppHealthsRequest, type WorkspaceAgentMetadata } from '../../sdk/types/workspaceAgents.js';
+import {
+  LIFECYCLE_STATES,
+  PatchStartupLogsRequest,
+  PostAppHealthsRequest,
+  PostLifecycleRequest,
+  PostVersionRequest,
+  WorkspaceAgentMetadata,
+} from '../../sdk/types/workspaceAgents.js';
 import type { WorkspaceAgentLifecycle } from '../../sdk/types/workspaceBuilds.js';
 import { postAppHealth } from '../agents/appHealth.js';
 import { coordinate, publishWorkspace } from '../agents/coordinate.js';
@@ -101,7 +108,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     wsHandler: (socket: WebSocket, req) => coordinate(ctx, socket, agentOf(req)),
   });
 
-  app.get('/api/v2/workspaceagents/me/metadata', { onRequest: agentLatest, schema: { tags } }, async (req): Promise<WorkspaceAgentMetadata> => {
+  app.get('/api/v2/workspaceagents/me/metadata', { onRequest: agentLatest, schema: { tags, response: { 200: WorkspaceAgentMetadata, ...errorResponses } } }, async (req): Promise<WorkspaceAgentMetadata> => {
     const agent = agentOf(req);
     const apps = await getAppsByAgentID(ctx.pool, agent.id);
     return {
@@ -121,7 +128,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     };
   });
 
-  app.post<{ Body: { state?: unknown } }>('/api/v2/workspaceagents/me/report-lifecycle', { onRequest: agentAny, schema: { tags } }, async (req, reply) => {
+  app.post<{ Body: { state?: unknown } }>('/api/v2/workspaceagents/me/report-lifecycle', { onRequest: agentAny, schema: { tags, body: PostLifecycleRequest } }, async (req, reply) => {
     const agent = agentOf(req);
     const state = req.body?.state;
     if (typeof state !== 'string' || !LIFECYCLE_STATES.includes(state as WorkspaceAgentLifecycle)) {
@@ -135,17 +142,17 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     return reply.code(204).send();
   });
 
-  app.patch<{ Body: PatchStartupLogsRequest }>('/api/v2/workspaceagents/me/startup-logs', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.patch<{ Body: PatchStartupLogsRequest }>('/api/v2/workspaceagents/me/startup-logs', { onRequest: agentAny, schema: { tags, body: PatchStartupLogsRequest } }, async (req) => {
     await appendStartupLogs(ctx, agentOf(req).id, req.body);
     return null;
   });
 
-  app.post<{ Body: PostAppHealthsRequest }>('/api/v2/workspaceagents/me/app-health', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.post<{ Body: PostAppHealthsRequest }>('/api/v2/workspaceagents/me/app-health', { onRequest: agentAny, schema: { tags, body: PostAppHealthsRequest } }, async (req) => {
     await postAppHealth(ctx, agentOf(req), req.body);
     return null;
   });
 
-  app.post<{ Body: { version?: unknown } }>('/api/v2/workspaceagents/me/version', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.post<{ Body: { version?: unknown } }>('/api/v2/workspaceagents/me/version', { onRequest: agentAny, schema: { tags, body: PostVersionRequest } }, async (req) => {
     const agent = agentOf(req);
     const v = req.body?.version;
     if (typeof v !== 'string' || !SEMVER.test(v)) {

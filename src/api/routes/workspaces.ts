@@ -17,8 +17,8 @@ import type { ServerContext } from '../context.js';
 
 import { ApiError, errors } from '../http/errors.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
-import { errorResponses, obj, params, responseSchema, str, time, uuidParams } from '../schemas/common.js';
-import { createWorkspaceBody, workspaceSchema, workspacesResponseSchema } from '../schemas/workspaces.js';
+import { errorResponses, params, responseSchema, str, uuidParams } from '../schemas/common.js';
+import { createWorkspaceBody, extendWorkspaceBody, updateWorkspaceTTLBody, workspaceSchema, workspacesResponseSchema } from '../schemas/workspaces.js';
 
 import { resolveOrganizationParam } from './organizations.js';
 import { resolveUserParam } from './userParam.js';
@@ -163,7 +163,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.put<{ Params: { workspace: string }; Body: { ttl_ms: number | null } }>(
     '/api/v2/workspaces/:workspace/ttl',
-    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: obj({ ttl_ms: { type: ['integer', 'null'] } }, []), response: { ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: updateWorkspaceTTLBody, response: { ...errorResponses } } },
     async (req, reply) => {
       const s = subjectOf(req);
       const w = await readableWorkspace(ctx, s, req.params.workspace);
@@ -177,7 +177,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.put<{ Params: { workspace: string }; Body: { deadline: string } }>(
     '/api/v2/workspaces/:workspace/extend',
-    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: obj({ deadline: time }, ['deadline']), response: { 200: responseSchema, ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: extendWorkspaceBody, response: { 200: responseSchema, ...errorResponses } } },
     async (req) => {
       const s = subjectOf(req);
       const w = await readableWorkspace(ctx, s, req.params.workspace);

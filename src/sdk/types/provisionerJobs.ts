@@ -4,45 +4,55 @@
  * - provisioner daemon: a process that acquires jobs, one at a time, and runs them with a provisioner plugin.
  * - provisioner: the plugin that does the work (echo, local, terraform).
  */
-export type ProvisionerJobStatus = 'pending' | 'running' | 'succeeded' | 'canceling' | 'canceled' | 'failed';
+import { Arr, Bool, Int, Obj, Opt, Str, StringEnum, StringMap, Time, Uuid, type Static } from './wire.js';
+
+export const PROVISIONER_JOB_STATUSES = ['pending', 'running', 'succeeded', 'canceling', 'canceled', 'failed'] as const;
+export const ProvisionerJobStatus = StringEnum(PROVISIONER_JOB_STATUSES);
+export type ProvisionerJobStatus = Static<typeof ProvisionerJobStatus>;
 export type ProvisionerType = 'echo' | 'local' | 'terraform';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-export type LogSource = 'provisioner_daemon' | 'provisioner';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export const LogLevel = StringEnum(LOG_LEVELS);
+export type LogLevel = Static<typeof LogLevel>;
+export const LogSource = StringEnum(['provisioner_daemon', 'provisioner']);
+export type LogSource = Static<typeof LogSource>;
 
-export interface ProvisionerJob {
-  id: string;
-  created_at: string;
-  started_at?: string;
-  completed_at?: string;
-  canceled_at?: string;
-  error?: string;
-  status: ProvisionerJobStatus;
-  worker_id?: string;
-  file_id: string;
-  tags: Record<string, string>;
+export const ProvisionerJob = Obj({
+  id: Uuid(),
+  created_at: Time(),
+  started_at: Opt(Time()),
+  completed_at: Opt(Time()),
+  canceled_at: Opt(Time()),
+  error: Opt(Str()),
+  status: ProvisionerJobStatus,
+  worker_id: Opt(Uuid()),
+  file_id: Uuid(),
+  tags: StringMap(),
   /** Later-Coder fields, kept because they add information. */
-  queue_position?: number;
-  queue_size?: number;
-  logs_overflowed?: boolean;
-}
+  queue_position: Opt(Int()),
+  queue_size: Opt(Int()),
+  logs_overflowed: Opt(Bool()),
+});
+export type ProvisionerJob = Static<typeof ProvisionerJob>;
 
-export interface ProvisionerJobLog {
-  id: number;
-  created_at: string;
-  log_source: LogSource;
-  log_level: LogLevel;
-  stage: string;
-  output: string;
-}
+export const ProvisionerJobLog = Obj({
+  id: Int(),
+  created_at: Time(),
+  log_source: LogSource,
+  log_level: LogLevel,
+  stage: Str(),
+  output: Str(),
+});
+export type ProvisionerJobLog = Static<typeof ProvisionerJobLog>;
 
-export interface ProvisionerDaemon {
-  id: string;
-  created_at: string;
-  updated_at?: string;
-  last_seen_at?: string;
-  name: string;
-  provisioners: ProvisionerType[] | string[];
-  tags: Record<string, string>;
+export const ProvisionerDaemon = Obj({
+  id: Uuid(),
+  created_at: Time(),
+  updated_at: Opt(Time()),
+  last_seen_at: Opt(Time()),
+  name: Str(),
+  provisioners: Arr(Str()),
+  tags: StringMap(),
   /** The job it is running now, if any. */
-  current_job_id?: string;
-}
+  current_job_id: Opt(Uuid()),
+});
+export type ProvisionerDaemon = Static<typeof ProvisionerDaemon>;

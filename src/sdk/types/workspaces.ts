@@ -1,46 +1,49 @@
-import type { CreateParameterRequest, WorkspaceBuild } from './workspaceBuilds.js';
-import type { WorkspaceBuildParameter } from './parameters.js';
+import { ParameterValues, WorkspaceBuild } from './workspaceBuilds.js';
+import { Arr, Bool, Int, LIMITS, Obj, Opt, Req, Str, Time, Type, Uuid, type Static } from './wire.js';
+import { NameValuesRequest } from './parameters.js';
 
-export interface Workspace {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  owner_id: string;
-  owner_name: string;
-  organization_id: string;
-  template_id: string;
-  template_name: string;
-  template_display_name: string;
-  template_icon: string;
-  template_allow_user_cancel_workspace_jobs: boolean;
-  latest_build: WorkspaceBuild;
-  outdated: boolean;
-  name: string;
-  autostart_schedule?: string;
-  ttl_ms?: number;
-  last_used_at: string;
-  deleted: boolean;
-}
+export const Workspace = Obj({
+  id: Uuid(),
+  created_at: Time(),
+  updated_at: Time(),
+  owner_id: Uuid(),
+  owner_name: Str(),
+  organization_id: Uuid(),
+  template_id: Uuid(),
+  template_name: Str(),
+  template_display_name: Str(),
+  template_icon: Str(),
+  template_allow_user_cancel_workspace_jobs: Bool(),
+  latest_build: WorkspaceBuild,
+  outdated: Bool(),
+  name: Str(),
+  autostart_schedule: Opt(Str()),
+  ttl_ms: Opt(Int()),
+  last_used_at: Time(),
+  deleted: Bool(),
+});
+export type Workspace = Static<typeof Workspace>;
 
-export interface CreateWorkspaceRequest {
-  template_id: string;
-  template_version_id?: string;
-  name: string;
-  autostart_schedule?: string;
-  ttl_ms?: number;
-  parameter_values?: CreateParameterRequest[];
-  rich_parameter_values?: WorkspaceBuildParameter[] | null;
-}
+export const WorkspacesResponse = Obj({ workspaces: Arr(Workspace), count: Int() });
+export type WorkspacesResponse = Static<typeof WorkspacesResponse>;
 
-export interface WorkspacesResponse {
-  workspaces: Workspace[];
-  count: number;
-}
+/** Go clients send `null` for an unset pointer. */
+const TtlMs = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
 
-export interface UpdateWorkspaceTTLRequest {
-  ttl_ms: number | null;
-}
+export const CreateWorkspaceRequest = Req({
+  template_id: Uuid(),
+  template_version_id: Opt(Uuid()),
+  name: Str(LIMITS.name),
+  autostart_schedule: Opt(Str(LIMITS.short)),
+  ttl_ms: Opt(TtlMs),
+  parameter_values: Opt(ParameterValues),
+  rich_parameter_values: Opt(NameValuesRequest),
+});
+export type CreateWorkspaceRequest = Static<typeof CreateWorkspaceRequest>;
 
-export interface PutExtendWorkspaceRequest {
-  deadline: string;
-}
+// These two were closed from the start (unknown fields answer 400); kept so.
+export const UpdateWorkspaceTTLRequest = Obj({ ttl_ms: Opt(TtlMs) });
+export type UpdateWorkspaceTTLRequest = Static<typeof UpdateWorkspaceTTLRequest>;
+
+export const PutExtendWorkspaceRequest = Obj({ deadline: Time() });
+export type PutExtendWorkspaceRequest = Static<typeof PutExtendWorkspaceRequest>;
