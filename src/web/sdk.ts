@@ -17,3 +17,5 @@ export type {
 } from '../sdk/types/workspaceBuilds.js';
 export type { Workspace } from '../sdk/types/workspaces.js';
 export type { ValidationError } from '../sdk/types/response.js';
+export type { TemplateVersionParameter, WorkspaceBuildParameter } from '../sdk/types/parameters.js';
+export { valueProblem } from '../sdk/parameters.js';
