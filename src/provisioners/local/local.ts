@@ -178,6 +178,7 @@ export class LocalProvisioner implements Provisioner {
             agentDir: this.o.agentSocketDir as string,
             hostname: (req.metadata.workspace_name ?? 'workspace').slice(0, 63),
             resolvConf,
+            allowNestedUserns: !!slirp && !isRoot(),
             command: this.o.agentCommand,
           })
         : this.o.agentCommand;

@@ -32,9 +32,14 @@ export interface OutboundOptions {
  */
 export async function startOutbound(o: OutboundOptions): Promise<number> {
   const args = ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3'];
-  // Unprivileged, slirp4netns must enter the sandbox's user namespace to act on its network namespace.
-  if (process.getuid?.() !== 0) args.push(`--userns-path=/proc/${o.pid}/ns/user`);
-  args.push(String(o.pid), 'tap0');
+  if (process.getuid?.() === 0) {
+    // By pid, slirp4netns would first enter the sandbox's innermost user namespace (bwrap --disable-userns nests one),
+    // where it has no right over the network namespace; root enters the network namespace by path directly.
+    args.push('--netns-type=path', `/proc/${o.pid}/ns/net`, 'tap0');
+  } else {
+    // Unprivileged, slirp4netns enters the sandbox's user namespace (see SandboxSpec.allowNestedUserns).
+    args.push(`--userns-path=/proc/${o.pid}/ns/user`, String(o.pid), 'tap0');
+  }
   const out = openSync(o.logFile, 'a');
   try {
     const child = spawn(o.slirp, args, { detached: true, stdio: ['ignore', out, out, 'pipe'] });

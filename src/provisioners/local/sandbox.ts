@@ -42,7 +42,7 @@ export async function findBwrap(): Promise<string | undefined> {
   if (!bin) return undefined;
   let ok = probes.get(bin);
   if (!ok) {
-    const args = ['--unshare-user', '--unshare-pid', '--unshare-net', '--ro-bind', '/', '/', '--as-pid-1', 'true'];
+    const args = ['--unshare-user', '--unshare-pid', '--unshare-net', '--ro-bind', '/', '/', '--as-pid-1', '/bin/sh', '-c', 'exit 0'];
     ok = new Promise((resolve) => execFile(bin, args, { timeout: 10_000 }, (err) => resolve(!err)));
     probes.set(bin, ok);
   }
@@ -60,6 +60,11 @@ export interface SandboxSpec {
   /** The directory holding the server's agent socket, bound at SANDBOX_AGENT_DIR. */
   agentDir: string;
   hostname: string;
+  /**
+   * Leave out `--disable-userns`: an unprivileged server's slirp4netns must enter the sandbox's own user namespace,
+   * which that option nests out of reach.
+   */
+  allowNestedUserns?: boolean;
   /** With an outbound network: a resolv.conf naming slirp4netns's DNS, bound over /etc/resolv.conf. */
   resolvConf?: string;
   command: string[];
@@ -103,7 +108,7 @@ export async function bwrapCommand(s: SandboxSpec): Promise<string[]> {
   a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--dir', '/home');
   a.push('--bind', s.home, SANDBOX_HOME, '--ro-bind', s.agentDir, SANDBOX_AGENT_DIR);
   a.push('--remount-ro', '/', '--chdir', SANDBOX_HOME);
-  a.push('--cap-drop', 'ALL', '--new-session', '--disable-userns', '--info-fd', '3', '--');
+  a.push('--cap-drop', 'ALL', '--new-session', ...(s.allowNestedUserns ? [] : ['--disable-userns']), '--info-fd', '3', '--');
   return [...a, ...s.command];
 }
 
