@@ -8,6 +8,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { PgPubsub } from '../db/pubsub.js';
 
+import { listenAgentSocket, type AgentSocket } from './agentSocket.js';
 import { buildApp } from './app.js';
 import { defaultServerOptions, type ServerContext, type ServerOptions } from './context.js';
 
@@ -23,6 +24,8 @@ export interface ApiServerConfig {
   /** Embedded cluster tuned for throwaway data (tests, benchmarks). */
   ephemeralPostgres?: boolean;
   poolSize?: number;
+  /** Also serve the agent API on a unix socket in this directory (sandboxed workspaces reach the server only so). */
+  agentSocket?: { dir: string; gid?: number };
 }
 
 export interface ApiServer {
@@ -30,6 +33,7 @@ export interface ApiServer {
   ctx: ServerContext;
   url: string;
   postgres?: EmbeddedPostgres;
+  agentSocket?: AgentSocket;
   migrated: number[];
   /** Stop accepting, drain in-flight requests, then release the database (and stop the embedded cluster). */
   close(): Promise<void>;
@@ -70,6 +74,13 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const boundPort = typeof addr === 'object' && addr ? addr.port : port;
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     if (!cfg.options?.accessUrl) options.accessUrl = base;
+    let agentSocket: AgentSocket | undefined;
+    try {
+      if (cfg.agentSocket) agentSocket = await listenAgentSocket(app, cfg.agentSocket);
+    } catch (e) {
+      await app.close();
+      throw e;
+    }
     const p = pool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;
@@ -78,9 +89,11 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
       ctx,
       url: base,
       postgres,
+      agentSocket,
       migrated,
       close: () =>
         (closing ??= (async () => {
+          await agentSocket?.close();
           await app.close();
           await ps.close();
           await p.end();

@@ -8,7 +8,7 @@ import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../provisionerd/daemon.js';
 import { EchoProvisioner } from '../provisioners/echo/echo.js';
-import { LocalProvisioner } from '../provisioners/local/local.js';
+import { LocalProvisioner, type LocalProvisionerOptions } from '../provisioners/local/local.js';
 import type { Provisioner } from '../provisionersdk/provisioner.js';
 
 /** How often built-in daemons refresh `last_seen_at`. */
@@ -21,6 +21,8 @@ export interface BuiltinDaemonsOptions {
   provisioners?: Record<string, Provisioner>;
   /** The server's data dir: the local provisioner keeps workspaces under it. */
   dataDir?: string;
+  /** Settings of the local provisioner (its sandbox, the agent socket it binds into workspaces). */
+  local?: Pick<LocalProvisionerOptions, 'agentSocketDir' | 'sandbox'>;
   /** Daemon tuning (heartbeat, batching), for tests. */
   daemon?: Partial<Omit<DaemonOptions, 'client' | 'provisioners'>>;
   /** The slow poll behind the job-posted notification (default 5 s). */
@@ -41,7 +43,7 @@ export interface BuiltinDaemons {
  * an in-process client.
  */
 export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsOptions): Promise<BuiltinDaemons> {
-  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o.dataDir);
+  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o.dataDir, o.local);
   const started: { id: string; name: string; daemon: ProvisionerDaemon; client: InProcessProvisionerdClient }[] = [];
   const host = os.hostname();
   try {
@@ -87,10 +89,10 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
 /** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */
 const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kiln.js');
 
-function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined): Record<string, Provisioner> {
+function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined, local: BuiltinDaemonsOptions['local']): Record<string, Provisioner> {
   const out: Record<string, Provisioner> = { echo: new EchoProvisioner() };
   if (dataDir) {
-    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'] });
+    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'], ...local });
   }
   return out;
 }

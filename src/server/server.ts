@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import type { ServerOptions } from '../api/context.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { startReaperLoop } from '../api/provisionerdserver/index.js';
@@ -5,6 +7,7 @@ import type { Clock } from '../lib/clock.js';
 import { getUserCount } from '../db/queries/users.js';
 import type { LogLevel, Logger } from '../lib/logger.js';
 import { kilnVersion } from '../lib/version.js';
+import { isRoot, workspaceGroup } from '../provisioners/local/identity.js';
 
 import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
@@ -26,6 +29,8 @@ export interface ServerConfig {
   jobPendingTimeoutMs: number;
   /** Reported by /buildinfo and the daemons (default: package.json's). */
   version?: string;
+  /** `--local-unsandboxed`: local workspaces run without a sandbox (development only; every build warns). */
+  localUnsandboxed?: boolean;
   /** `--dev`: set up an admin and example templates once the server listens (see src/cli/commands/serverDev.ts). */
   dev?: boolean;
   /** Not flags: seams for tests and benchmarks. */
@@ -71,10 +76,19 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     },
     clock: cfg.clock,
     ephemeralPostgres: cfg.ephemeralPostgres,
+    // Sandboxed workspaces reach the agent API only through this socket; as root, workspace uids share its group.
+    agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup() : undefined },
   });
   let daemons: BuiltinDaemons;
   try {
-    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
+    daemons = await startBuiltinDaemons(api.ctx, {
+      count: cfg.provisionerDaemons,
+      logger,
+      daemon: cfg.daemonOptions,
+      pollMs: cfg.daemonPollMs,
+      dataDir: cfg.dataDir,
+      local: { agentSocketDir: api.agentSocket?.bindDir, sandbox: cfg.localUnsandboxed ? 'none' : 'required' },
+    });
   } catch (e) {
     await api.close();
     throw e;

@@ -95,3 +95,16 @@ export async function latestAgent(client: KilnClient, workspaceId: string): Prom
 export async function localState(client: KilnClient, buildId: string): Promise<{ dir: string; home: string; agents: { name: string; token: string; pid?: number }[] }> {
   return JSON.parse(new TextDecoder().decode(await client.workspaceBuildState(buildId))) as never;
 }
+
+/**
+ * Appended to a startup script: fetches the workspace's own app on its loopback from inside the sandbox and logs
+ * `self-check: <body>` (the app is on the workspace's network, not the host's, so the test cannot fetch it directly).
+ */
+export const SELF_CHECK =
+  '\nfor i in $(seq 100); do node -e "fetch(\'http://127.0.0.1:\'+process.env.PORT+\'/\').then(r=>r.text()).then(t=>{console.log(\'self-check: \'+t.trim());process.exit(0)},()=>process.exit(1))" && break; sleep 0.1; done';
+
+/** The example template with SELF_CHECK after its startup script. */
+export function withSelfCheck(doc: Record<string, unknown>): void {
+  const a = (doc.agents as Record<string, unknown>[])[0] as Record<string, unknown>;
+  a.startup_script = String(a.startup_script) + SELF_CHECK;
+}

@@ -21,6 +21,7 @@ export const serverFlags: FlagSpec[] = [
   { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'local-unsandboxed', type: 'boolean', env: true, description: 'DEVELOPMENT ONLY: run local workspaces without a sandbox, with this server\'s full access to the machine (every build warns)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -73,6 +74,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
     dev: flags.dev === true,
+    localUnsandboxed: flags['local-unsandboxed'] === true,
   };
 }
 
@@ -102,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('unhandledRejection', crash);
   try {
     const started = Date.now();
+    if (cfg.localUnsandboxed) logger.warn('--local-unsandboxed: local workspaces run WITHOUT a sandbox, with this server\'s full access to the machine; for development only');
     server = await startServer(cfg, logger);
     const inflight = trackRequests(server.api.app.server);
     if (!signals.received) {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { checkParameterDeclarations, DeclarationError, unsafeEnvName, type CheckedParameter } from '../../provisionersdk/parameters.js';
 import type { App } from '../../provisionersdk/provisioner.js';
 
+import { DEFAULT_LIMITS, type Limits } from './cgroups.js';
+
 /** One agent of a local workspace, as kiln.json declares it (docs/templates.md). */
 export interface LocalAgentSpec {
   name: string;
@@ -27,6 +29,34 @@ export interface LocalTemplate {
    * name, which must be a safe environment variable name (see unsafeEnvName).
    */
   richParameters: CheckedParameter[];
+  /** `none` (default): the workspace's own loopback only; `outbound`: a user-mode route out (slirp4netns). */
+  network: 'none' | 'outbound';
+  limits: Limits;
+}
+
+/** kiln.json `limits` keys and the field each sets, with what a value must be. */
+const LIMIT_KEYS: [key: string, field: keyof Limits, min: number][] = [
+  ['memory_mb', 'memoryMb', 64],
+  ['pids', 'pids', 16],
+  ['cpus', 'cpus', 0.01],
+  ['disk_mb', 'diskMb', 1],
+];
+
+function readLimits(v: unknown): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  if (v === undefined) return out;
+  if (!isObject(v)) throw new TemplateError('kiln.json: limits must be an object (memory_mb, pids, cpus, disk_mb)');
+  for (const k of Object.keys(v)) if (!LIMIT_KEYS.some(([key]) => key === k)) throw new TemplateError(`kiln.json: limits.${k} is not a known limit (memory_mb, pids, cpus, disk_mb)`);
+  for (const [key, field, min] of LIMIT_KEYS) {
+    const n = v[key];
+    if (n === undefined) continue;
+    const whole = field !== 'cpus';
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min || (whole && !Number.isInteger(n))) {
+      throw new TemplateError(`kiln.json: limits.${key} must be ${whole ? 'a whole number' : 'a number'} ≥ ${min}`);
+    }
+    out[field] = n;
+  }
+  return out;
 }
 
 export class TemplateError extends Error {}
@@ -99,7 +129,9 @@ export async function readLocalTemplate(dir: string): Promise<LocalTemplate> {
       if (why) throw new TemplateError(`kiln.json: parameter ${why}`);
     }
   }
-  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: legacy, richParameters };
+  const network = doc.network ?? 'none';
+  if (network !== 'none' && network !== 'outbound') throw new TemplateError('kiln.json: network must be "none" or "outbound"');
+  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: legacy, richParameters, network, limits: readLimits(doc.limits) };
 }
 
 /** `${NAME}` is replaced from `vars`; an unknown name is left as written, so a typo shows up in the result. */
