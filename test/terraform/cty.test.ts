@@ -12,6 +12,7 @@ import {
   toJson,
   toMsgpack,
   UNKNOWN,
+  type Value,
   valuesEqual,
 } from '../../src/provisioners/terraform/provider/cty.js';
 import { blockType, type BlockSpec } from '../../src/provisioners/terraform/provider/schema.js';
@@ -72,7 +73,7 @@ describe('cty msgpack', () => {
         one: ['object', { x: 'string' }],
       },
     ]);
-    const v = {
+    const v: Value = {
       id: UNKNOWN,
       env: { A: 'b', C: UNKNOWN },
       item: [{ key: 'k1', n: 1 }, { key: 'k2', n: null }],
