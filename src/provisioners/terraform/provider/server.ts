@@ -85,7 +85,7 @@ export async function servePlugin(o: ServeOptions): Promise<RunningPlugin> {
   if (!clientCert) throw new HandshakeError('PLUGIN_CLIENT_CERT is not set: Terraform must start this plugin with automatic mutual TLS');
 
   const provider = new CoderProvider(o.env);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+  const server = new grpc.Server();
 
   const methods = providerMethods(provider);
   const definition: Record<string, grpc.MethodDefinition<Record<string, unknown>, Record<string, unknown>>> = {};
