@@ -6,10 +6,15 @@ const log = (line: string) => process.stderr.write(`[kiln coder provider] ${line
 
 try {
   const plugin = await servePlugin({ env: process.env, out: (line) => process.stdout.write(line), log });
-  // Terraform ends a plugin through the controller; should Terraform itself vanish first, follow it.
+  // Terraform ends a plugin through the controller; should Terraform itself vanish first (killed), follow it.
+  // process.ppid is read once at start, so the parent is probed instead.
   const parent = process.ppid;
   const watch = setInterval(() => {
-    if (process.ppid !== parent) plugin.stop();
+    try {
+      process.kill(parent, 0);
+    } catch {
+      plugin.stop();
+    }
   }, 1000);
   watch.unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

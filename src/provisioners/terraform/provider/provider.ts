@@ -18,7 +18,7 @@ import { agent } from './resources/agent.js';
 import { app } from './resources/app.js';
 import { metadata } from './resources/metadata.js';
 import { agentInstance, env, script } from './resources/misc.js';
-import { type BlockSpec, blockType, opt, type SchemaSpec, str, toProtoSchema } from './schema.js';
+import { blockType, opt, type SchemaSpec, str, toProtoSchema } from './schema.js';
 import { type DataSourceType, type Diagnostic, error, type ProviderContext, type ResourceType } from './types.js';
 
 export const RESOURCES: readonly ResourceType[] = [agent, app, metadata, script, env, agentInstance];
@@ -205,7 +205,7 @@ export class CoderProvider {
       // Deleting a coder_* object touches nothing outside the state.
       if (planned === null) return { newState: encodeDynamic(null, t), diagnostics: [] };
       // Every argument forces a new object, so an update only ever carries the prior object forward.
-      if (prior !== null) return { newState: encodeDynamic(resolveLeftovers(block(r), planned, prior), t), diagnostics: [] };
+      if (prior !== null) return { newState: encodeDynamic(resolveLeftovers(planned, prior), t), diagnostics: [] };
       const created = r.create(planned, this.ctx);
       if (containsUnknown(created.state)) {
         return { diagnostics: diags([error('Internal error in the coder provider', `${r.name}: a value was left unknown after apply`)]) };
@@ -260,12 +260,8 @@ export class CoderProvider {
 
 class UnknownType extends Error {}
 
-function block(r: ResourceType): BlockSpec {
-  return r.schema.block;
-}
-
 /** An in-place update keeps the prior computed values where the plan left them unknown. */
-function resolveLeftovers(_block: BlockSpec, planned: ObjectValue, prior: ObjectValue): ObjectValue {
+function resolveLeftovers(planned: ObjectValue, prior: ObjectValue): ObjectValue {
   const out: ObjectValue = { ...planned };
   for (const [k, v] of Object.entries(out)) if (containsUnknown(v)) out[k] = prior[k] ?? null;
   return out;
