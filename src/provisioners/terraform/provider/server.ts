@@ -111,7 +111,8 @@ export async function servePlugin(o: ServeOptions): Promise<RunningPlugin> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
   const stdioStreams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  const socketDir = mkdtempSync(path.join(o.env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir(), 'kiln-coder-provider-'));
+  // A private directory (mode 0700) for the socket; names stay short, as a socket path may not exceed 107 bytes.
+  const socketDir = mkdtempSync(path.join(o.env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir(), 'kcp-'));
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -162,7 +163,7 @@ export async function servePlugin(o: ServeOptions): Promise<RunningPlugin> {
     [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }],
     true,
   );
-  const socket = path.join(socketDir, 'plugin.sock');
+  const socket = path.join(socketDir, 's.sock');
   await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socket}`, credentials, (err) => (err ? reject(err) : resolve())));
 
   o.out(`${CORE_PROTOCOL_VERSION}|${APP_PROTOCOL_VERSION}|unix|${socket}|grpc|${cert.handshakeField}\n`);
