@@ -197,6 +197,9 @@ describe('kiln coder provider through terraform', () => {
     const agent = find(resources, 'managed', 'coder_agent')[0]!.instances[0]!.attributes;
     assert.deepEqual(agent.display_apps, [{ vscode: false, vscode_insiders: false, web_terminal: true, port_forwarding_helper: true, ssh_helper: true }]);
     assert.equal(find(resources, 'managed', 'coder_app').length, 2);
+    const preset = find(resources, 'data', 'coder_workspace_preset')[0]!.instances[0]!.attributes;
+    assert.equal(preset.id, 'Small');
+    assert.deepEqual(preset.parameters, { region: 'eu', cpus: '2' });
     const box = find(resources, 'managed', 'terraform_data')[0]!.instances[0]!.attributes as { output: { value: Record<string, unknown> } };
     assert.deepEqual(box.output.value, { owner: 'alice', region: 'eu', cpus: '4', tools: ['git', 'make'] });
 

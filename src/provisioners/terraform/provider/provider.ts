@@ -13,6 +13,7 @@ import {
 } from './cty.js';
 import { externalAuth, provisioner, workspace, workspaceOwner, workspaceTags } from './datasources/workspace.js';
 import { parameter } from './datasources/parameter.js';
+import { workspacePreset } from './datasources/preset.js';
 import { fillComputed, replacePaths } from './plan.js';
 import { agent } from './resources/agent.js';
 import { app } from './resources/app.js';
@@ -22,7 +23,7 @@ import { blockType, opt, type SchemaSpec, str, toProtoSchema } from './schema.js
 import { type DataSourceType, type Diagnostic, error, type ProviderContext, type ResourceType } from './types.js';
 
 export const RESOURCES: readonly ResourceType[] = [agent, app, metadata, script, env, agentInstance];
-export const DATA_SOURCES: readonly DataSourceType[] = [workspace, workspaceOwner, provisioner, parameter, externalAuth, workspaceTags];
+export const DATA_SOURCES: readonly DataSourceType[] = [workspace, workspaceOwner, provisioner, parameter, externalAuth, workspaceTags, workspacePreset];
 
 /** The provider block: `url` is the access URL; the rest were arguments of older releases, accepted and ignored. */
 const PROVIDER_SCHEMA: SchemaSpec = {
