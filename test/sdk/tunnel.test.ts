@@ -57,15 +57,15 @@ function sink() {
 /** A server and an agent session wired to each other (asynchronously, in order, like a socket). */
 function pair(onOpen: (spec: OpenSpec) => Promise<Duplex>, opts: { maxStreams?: number } = {}) {
   const wire = new Map<number, number>();
-  let server!: TunnelSession;
-  let agent!: TunnelSession;
+  const peers: { server?: TunnelSession; agent?: TunnelSession } = {};
   const deliver = (to: () => TunnelSession) => (frame: Buffer) => {
     const f = decodeFrame(frame);
     if (f.type === FrameType.DATA) wire.set(f.stream, (wire.get(f.stream) ?? 0) + f.payload.length);
     setImmediate(() => to().receive(frame));
   };
-  server = new TunnelSession({ role: 'server', send: deliver(() => agent), maxStreams: opts.maxStreams });
-  agent = new TunnelSession({ role: 'agent', send: deliver(() => server), onOpen, maxStreams: opts.maxStreams });
+  const server = new TunnelSession({ role: 'server', send: deliver(() => peers.agent as TunnelSession), maxStreams: opts.maxStreams });
+  const agent = new TunnelSession({ role: 'agent', send: deliver(() => server), onOpen, maxStreams: opts.maxStreams });
+  peers.agent = agent;
   return { server, agent, wire };
 }
 
