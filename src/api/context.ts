@@ -3,6 +3,8 @@ import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
 
+import type { AgentTunnels } from './agents/tunnels.js';
+
 /** Server settings that routes read. Filled with defaults in one place (`resolveServerOptions`). */
 export interface ServerOptions {
   /** The URL users and agents reach the server at. */
@@ -46,4 +48,6 @@ export interface ServerContext {
   logger: Logger;
   clock: Clock;
   options: ServerOptions;
+  /** Streams to connected agents (the app proxy and, later, shells ride them). */
+  tunnels: AgentTunnels;
 }

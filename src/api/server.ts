@@ -8,6 +8,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { PgPubsub } from '../db/pubsub.js';
 
+import { AgentTunnels } from './agents/tunnels.js';
 import { buildApp } from './app.js';
 import { defaultServerOptions, type ServerContext, type ServerOptions } from './context.js';
 
@@ -63,7 +64,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const { host, port } = splitAddress(cfg.address);
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
-    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options };
+    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels() };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
     const addr = app.server.address();
