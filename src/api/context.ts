@@ -26,6 +26,12 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** Apps are served on `<app>--<agent>--<workspace>--<owner>.<this host>` (`*.` first); default from the listen address. */
+  wildcardAccessUrl: string;
+  /** Coder's path-based app URLs on the dashboard origin; off unless asked for (docs/security.md). */
+  enablePathApps: boolean;
+  /** Lifetime of an app token minted by the auth redirect. */
+  appTokenLifetimeMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -39,6 +45,9 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  wildcardAccessUrl: '',
+  enablePathApps: false,
+  appTokenLifetimeMs: 3600_000,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

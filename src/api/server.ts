@@ -71,6 +71,8 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const boundPort = typeof addr === 'object' && addr ? addr.port : port;
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     if (!cfg.options?.accessUrl) options.accessUrl = base;
+    // Browsers resolve every *.localhost name to loopback, so apps get their own origins with no DNS set up.
+    if (!cfg.options?.wildcardAccessUrl) options.wildcardAccessUrl = `*.apps.localhost:${boundPort}`;
     const p = pool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;

@@ -16,6 +16,7 @@ export const workspaceAppSchema = obj(
     url: str,
     icon: str,
     subdomain: bool,
+    subdomain_name: str,
     external: bool,
     sharing_level: { type: 'string', enum: ['owner', 'authenticated', 'public'] },
     healthcheck: obj({ url: str, interval: int, threshold: int }, ['url', 'interval', 'threshold']),

@@ -51,6 +51,8 @@ export interface WorkspaceApp {
   url?: string;
   icon?: string;
   subdomain: boolean;
+  /** `<app>--<agent>--<workspace>--<owner>`: the label of the app's own host under the wildcard access URL. */
+  subdomain_name?: string;
   external: boolean;
   sharing_level: WorkspaceAppSharingLevel;
   healthcheck: Healthcheck;
