@@ -1,37 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
 import { findBwrap } from '../../src/provisioners/local/sandbox.js';
 import { APP_TOKEN_QUERY, appSubdomainName, SUBDOMAIN_APP_COOKIE } from '../../src/sdk/apps.js';
 import type { Workspace } from '../../src/sdk/types/workspaces.js';
-import { createLocalTemplate, freePort, killAll, latestAgent } from '../harness/local.js';
+import { createHeaderEchoWorkspace } from '../harness/apps.js';
+import { killAll, latestAgent } from '../harness/local.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { waitForBuild } from '../harness/templates.js';
 import { waitFor } from '../harness/wait.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** An app that answers with what it received (greeting, path, headers), sets cookies, and echoes WebSocket messages. */
-const APP_JS = `
-const http = require('http');
-const { WebSocketServer } = require('ws');
-const s = http.createServer((q, r) => {
-  r.setHeader('content-type', 'application/json');
-  r.setHeader('set-cookie', ['coder_session_token=planted; Path=/', 'app_cookie=1; Path=/']);
-  r.end(JSON.stringify({ greeting: process.env.GREETING, url: q.url, headers: q.headers }));
-});
-new WebSocketServer({ server: s }).on('connection', (ws, q) => {
-  ws.send(JSON.stringify({ headers: q.headers }));
-  ws.on('message', (m) => ws.send('echo: ' + m));
-});
-s.listen(process.env.PORT, '127.0.0.1');
-`;
 
 interface Res {
   status: number;
@@ -66,26 +46,7 @@ describe('apps through kiln, on their own origin', () => {
     srv = await startTestServer({ provisionerDaemons: 1, overrides: { agentConnectionUpdateMs: 500 } });
     owner = await srv.createFirstUser();
     other = await srv.createUser(owner.client);
-    const port = await freePort();
-    const { template } = await createLocalTemplate(owner.client, owner.organizationId, {
-      parameters: { port: 'PORT' },
-      agents: [
-        {
-          name: 'main',
-          env: { GREETING: 'hello from ${KILN_WORKSPACE_NAME}', NODE_PATH: path.join(root, 'node_modules') },
-          startup_script: `cat > app.js <<'EOF'\n${APP_JS}\nEOF\nnohup node app.js > app.log 2>&1 &`,
-          apps: [{ slug: 'web', display_name: 'Web', url: 'http://127.0.0.1:${PORT}', healthcheck: { url: 'http://127.0.0.1:${PORT}/', interval: 1, threshold: 3 } }],
-        },
-      ],
-    });
-    ws = await owner.client.createWorkspace(owner.organizationId, 'me', {
-      template_id: template.id,
-      name: `ws-${randomUUID().slice(0, 8)}`,
-      parameter_values: [{ name: 'port', source_value: String(port), source_scheme: 'data', destination_scheme: 'provisioner_variable' }],
-    });
-    const b = await waitForBuild(owner.client, ws.latest_build.id, undefined, 30_000);
-    assert.equal(b.job.status, 'succeeded', b.job.error);
-    await waitFor(async () => (await latestAgent(owner.client, ws.id)).apps[0]?.health === 'healthy', 'app healthy', 15_000);
+    ws = await createHeaderEchoWorkspace(owner.client, owner.organizationId);
     const { host } = await owner.client.appHost();
     assert.equal(host, `*.apps.localhost:${new URL(srv.url).port}`);
     appHost = host.replace('*', appSubdomainName({ app: 'web', agent: 'main', workspace: ws.name, owner: owner.username }));
