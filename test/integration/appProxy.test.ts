@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
@@ -7,10 +8,12 @@ import WebSocket from 'ws';
 import { findBwrap } from '../../src/provisioners/local/sandbox.js';
 import { APP_TOKEN_QUERY, appSubdomainName, SUBDOMAIN_APP_COOKIE } from '../../src/sdk/apps.js';
 import type { Workspace } from '../../src/sdk/types/workspaces.js';
+import { AgentClient } from '../../src/sdk/agentsdk.js';
+import { decodeFrame, encodeFrame, FrameType } from '../../src/sdk/tunnel/frames.js';
 import { createHeaderEchoWorkspace } from '../harness/apps.js';
 import { killAll, latestAgent } from '../harness/local.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
-import { waitForBuild } from '../harness/templates.js';
+import { createEchoTemplate, createWorkspace, waitForBuild } from '../harness/templates.js';
 import { waitFor } from '../harness/wait.js';
 
 interface Res {
@@ -157,6 +160,42 @@ describe('apps through kiln, on their own origin', () => {
     assert.equal(status, 404);
   });
 
+  it('an expired app token opens nothing: the browser is sent for a new one', async () => {
+    const dash = new URL(srv.url).host;
+    const minted = await request(srv.url, dash, `/api/v2/applications/auth-redirect?redirect_uri=${encodeURIComponent(`http://${appHost}/`)}`, {
+      'Coder-Session-Token': owner.client.token as string,
+    });
+    const appToken = new URL(minted.headers.location as string).searchParams.get(APP_TOKEN_QUERY) as string;
+    assert.equal((await request(srv.url, appHost, '/', { cookie: `${SUBDOMAIN_APP_COOKIE}=${appToken}` })).status, 200);
+    await srv.server.api.ctx.pool.query(`UPDATE workspace_app_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [appToken.split('-')[0]]);
+    const expired = await request(srv.url, appHost, '/', { cookie: `${SUBDOMAIN_APP_COOKIE}=${appToken}` });
+    assert.equal(expired.status, 307);
+    assert.match(expired.headers.location as string, /\/api\/v2\/applications\/auth-redirect\?/);
+  });
+
+  it('path-based apps, when enabled, serve the app under the path without forwarding the session', async () => {
+    const dash = new URL(srv.url).host;
+    const base = `/@${owner.username}/${ws.name}.main/apps/web`;
+    const token = owner.client.token as string;
+    const options = srv.server.api.ctx.options;
+    options.enablePathApps = true;
+    try {
+      const bare = await request(srv.url, dash, base, { cookie: `coder_session_token=${token}` });
+      assert.equal(bare.status, 307);
+      assert.equal(bare.headers.location, `${base}/`);
+      const res = await request(srv.url, dash, `${base}/x?y=1`, { cookie: `coder_session_token=${token}; theirs=2` });
+      assert.equal(res.status, 200, res.body);
+      const seen = JSON.parse(res.body) as { url: string; headers: Record<string, string> };
+      assert.equal(seen.url, '/x?y=1');
+      assert.equal(seen.headers.cookie, 'theirs=2');
+      assert.deepEqual(res.headers['set-cookie'], ['app_cookie=1; Path=/']);
+      assert.equal((await request(srv.url, dash, `${base}/`, { 'Coder-Session-Token': other.client.token as string })).status, 404);
+      assert.equal((await request(srv.url, dash, `${base}/`)).status, 401);
+    } finally {
+      options.enablePathApps = false;
+    }
+  });
+
   it('path-based apps are off by default', async () => {
     const res = await request(srv.url, new URL(srv.url).host, `/@${owner.username}/${ws.name}.main/apps/web/`, { 'Coder-Session-Token': owner.client.token as string });
     assert.equal(res.status, 404);
@@ -169,5 +208,50 @@ describe('apps through kiln, on their own origin', () => {
     const res = await request(srv.url, appHost, '/', { 'Coder-Session-Token': owner.client.token as string });
     // A stopped workspace's latest build has no agent, hence no app.
     assert.equal(res.status, 404, res.body);
+  });
+});
+
+describe('apps of an agent that does not speak the tunnel, or refuses the stream', () => {
+  let srv: TestServer;
+  after(async () => srv?.close());
+
+  it('the agent counts as connected; its app answers 502 until it says HELLO, then 502 with its refusal', async () => {
+    srv = await startTestServer({ provisionerDaemons: 1, overrides: { agentConnectionUpdateMs: 200 } });
+    const owner = await srv.createFirstUser();
+    const token = randomUUID();
+    const resources = [{ name: 'dev', type: 'echo_container', agents: [{ name: 'main', auth_token: token, apps: [{ slug: 'web', url: 'http://127.0.0.1:8000' }] }] }];
+    const { template } = await createEchoTemplate(owner.client, owner.organizationId, { start: { resources }, stop: { resources: [] } });
+    const ws = await createWorkspace(owner.client, owner.organizationId, template.id);
+    await waitForBuild(owner.client, ws.latest_build.id);
+    const socket = (await new AgentClient(srv.url, token).coordinate()) as unknown as WebSocket;
+    try {
+      await waitFor(async () => (await latestAgent(owner.client, ws.id)).status === 'connected', 'agent connected without the tunnel');
+      const { host } = await owner.client.appHost();
+      const appHost = host.replace('*', appSubdomainName({ app: 'web', agent: 'main', workspace: ws.name, owner: owner.username }));
+      const headers = { 'Coder-Session-Token': owner.client.token as string };
+      const before = await request(srv.url, appHost, '/', headers);
+      assert.equal(before.status, 502);
+      assert.equal((JSON.parse(before.body) as { message: string }).message, 'The workspace agent is not connected.');
+
+      // A hand-written peer: HELLO, then refuse whatever the server opens.
+      const opens: { stream: number; spec: unknown }[] = [];
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) return;
+        const f = decodeFrame(data);
+        if (f.type !== FrameType.OPEN) return;
+        opens.push({ stream: f.stream, spec: JSON.parse(Buffer.from(f.payload).toString('utf8')) });
+        socket.send(encodeFrame(FrameType.RESET, f.stream, Buffer.from('nothing here')));
+      });
+      socket.send(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ version: 1 }))));
+      const refused = await waitFor(async () => {
+        const r = await request(srv.url, appHost, '/', headers);
+        return r.status === 502 && r.body.includes('nothing here') ? r : undefined;
+      }, 'the refusal passed on');
+      assert.equal((JSON.parse(refused.body) as { message: string }).message, 'Could not reach the application in the workspace.');
+      assert.deepEqual(opens[0]?.spec, { kind: 'tcp', port: 8000 });
+      assert.equal((opens[0]?.stream ?? 0) % 2, 1, 'the server opens odd stream ids');
+    } finally {
+      socket.close();
+    }
   });
 });
