@@ -146,6 +146,12 @@ describe('tunnel session', () => {
     await server.open({ kind: 'tcp', port: 1 });
   });
 
+  it('an OPEN nobody answers fails after the open timeout', async () => {
+    const silent = new TunnelSession({ role: 'server', send: () => {}, openTimeoutMs: 50 });
+    await assert.rejects(silent.open({ kind: 'tcp', port: 1 }), /did not answer/);
+    assert.equal(silent.streamCount, 0);
+  });
+
   it('closing the session fails its streams and further opens', async () => {
     const { server } = pair(async () => echo());
     const s = await server.open({ kind: 'tcp', port: 1 });

@@ -38,10 +38,4 @@ export class AgentTunnels {
     if (!s || s.closed) throw new AgentUnreachableError(agentId);
     return s.open(spec);
   }
-
-  /** Server shutdown: every stream ends (the sockets themselves are closed by the HTTP server). */
-  closeAll(): void {
-    for (const s of this.#sessions.values()) s.close();
-    this.#sessions.clear();
-  }
 }
