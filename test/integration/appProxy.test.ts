@@ -88,8 +88,10 @@ describe('apps through kiln, on their own origin', () => {
     assert.equal(toDashboard.pathname, '/api/v2/applications/auth-redirect');
     assert.equal(toDashboard.searchParams.get('redirect_uri'), `http://${appHost}/page?q=2`);
 
-    // The dashboard origin: without a session, no token.
-    assert.equal((await request(srv.url, new URL(srv.url).host, `${toDashboard.pathname}${toDashboard.search}`)).status, 401);
+    // The dashboard origin: without a session, no token, but the way to sign in and come back.
+    const signIn = await request(srv.url, new URL(srv.url).host, `${toDashboard.pathname}${toDashboard.search}`);
+    assert.equal(signIn.status, 307);
+    assert.equal(signIn.headers.location, `/login?redirect=${encodeURIComponent(`${toDashboard.pathname}${toDashboard.search}`)}`);
     const minted = await request(srv.url, new URL(srv.url).host, `${toDashboard.pathname}${toDashboard.search}`, { cookie: `coder_session_token=${owner.client.token}` });
     assert.equal(minted.status, 307, minted.body);
     const back = new URL(minted.headers.location as string);

@@ -82,6 +82,27 @@ describe('dashboard: workspace apps on their own origin', () => {
     }
   });
 
+  test('a signed-out browser opening an app URL signs in on the dashboard and lands on the app', async () => {
+    const context = await browser.newContext({ baseURL: srv.url });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      const href = `http://web--main--${ws.name}--${owner.username}.apps.localhost:${new URL(srv.url).port}/deep?x=1`.toLowerCase();
+      await page.goto(href);
+      await page.waitForURL('**/login?redirect=**');
+      await page.getByLabel('Email').fill(owner.email);
+      await page.getByLabel('Password').fill(owner.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(href);
+      const seen = JSON.parse(await page.evaluate(pageText)) as { greeting: string; url: string; headers: Record<string, string> };
+      assert.equal(seen.greeting, `hello from ${ws.name}`);
+      assert.equal(seen.url, '/deep?x=1');
+      assert.ok(!(seen.headers.cookie ?? '').includes('coder_'), `the app saw ${seen.headers.cookie}`);
+    } finally {
+      await context.close();
+    }
+  });
+
   test("another user is refused the owner's app", async () => {
     const { context, page } = await signedIn(other);
     try {

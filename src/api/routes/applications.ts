@@ -4,7 +4,7 @@ import { APP_TOKEN_QUERY, parseAppHost, type AppHostResponse } from '../../sdk/a
 import { mintAppToken, resolveApp } from '../apps/access.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
-import { requireAuth, subjectOf } from '../middleware/apiKey.js';
+import { authenticate, requireAuth, subjectOf } from '../middleware/apiKey.js';
 import { errorResponses } from '../schemas/common.js';
 
 const tags = ['Applications'];
@@ -28,7 +28,15 @@ export async function applicationRoutes(app: FastifyInstance, ctx: ServerContext
   app.get<{ Querystring: { redirect_uri?: string } }>(
     '/api/v2/applications/auth-redirect',
     {
-      onRequest: auth,
+      // As Coder: a browser without a session signs in first, then comes back here (the dashboard follows `redirect`).
+      onRequest: async (req, reply) => {
+        try {
+          await authenticate(ctx, req);
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 401) throw e;
+          return reply.code(307).header('Cache-Control', 'no-store').header('Location', `/login?redirect=${encodeURIComponent(req.url)}`).send();
+        }
+      },
       schema: { tags, querystring: { type: 'object', properties: { redirect_uri: { type: 'string' } } }, response: { ...errorResponses } },
     },
     async (req, reply) => {
