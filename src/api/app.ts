@@ -1,7 +1,10 @@
+import http from 'node:http';
+
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
+import { createAppProxy } from './apps/proxy.js';
 import type { ServerContext } from './context.js';
 import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.js';
 import { errors } from './http/errors.js';
@@ -24,7 +27,19 @@ const JSON_BODY_LIMIT = 2 * 1024 * 1024;
  * listening on an ephemeral port).
  */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const apps = createAppProxy(ctx);
   const app = Fastify({
+    // Apps are served on their own hosts by the same listener: their requests and upgrades never reach the API's
+    // routes, hooks or WebSocket handling, so nothing of the dashboard's (cookies, CSP) applies to them.
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => apps.request(req, res) || handler(req, res));
+      const emit = server.emit.bind(server) as (event: string, ...args: unknown[]) => boolean;
+      server.emit = ((event: string, ...args: unknown[]) => {
+        if (event === 'upgrade' && apps.upgrade(...(args as Parameters<typeof apps.upgrade>))) return true;
+        return emit(event, ...args);
+      }) as typeof server.emit;
+      return server;
+    },
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: JSON_BODY_LIMIT,

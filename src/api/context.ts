@@ -3,6 +3,8 @@ import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
 
+import type { AgentTunnels } from './agents/tunnels.js';
+
 /** Server settings that routes read. Filled with defaults in one place (`resolveServerOptions`). */
 export interface ServerOptions {
   /** The URL users and agents reach the server at. */
@@ -26,6 +28,12 @@ export interface ServerOptions {
   agentConnectionUpdateMs: number;
   /** Check every JSON response against its schema (extra or missing fields fail the request); tests turn it on. */
   checkResponses: boolean;
+  /** Apps are served on `<app>--<agent>--<workspace>--<owner>.<this host>` (`*.` first); default from the listen address. */
+  wildcardAccessUrl: string;
+  /** Coder's path-based app URLs on the dashboard origin; off unless asked for (docs/security.md). */
+  enablePathApps: boolean;
+  /** Lifetime of an app token minted by the auth redirect. */
+  appTokenLifetimeMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -40,6 +48,9 @@ export const defaultServerOptions: ServerOptions = {
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
   checkResponses: false,
+  wildcardAccessUrl: '',
+  enablePathApps: false,
+  appTokenLifetimeMs: 3600_000,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */
@@ -49,4 +60,6 @@ export interface ServerContext {
   logger: Logger;
   clock: Clock;
   options: ServerOptions;
+  /** Streams to connected agents (the app proxy and, later, shells ride them). */
+  tunnels: AgentTunnels;
 }

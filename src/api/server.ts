@@ -9,6 +9,7 @@ import { createPool, type Pool } from '../db/pool.js';
 import { PgPubsub } from '../db/pubsub.js';
 
 import { listenAgentSocket, type AgentSocket } from './agentSocket.js';
+import { AgentTunnels } from './agents/tunnels.js';
 import { buildApp } from './app.js';
 import { defaultServerOptions, type ServerContext, type ServerOptions } from './context.js';
 
@@ -67,7 +68,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const { host, port } = splitAddress(cfg.address);
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
-    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options };
+    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels() };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
     const addr = app.server.address();
@@ -81,6 +82,8 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
       await app.close();
       throw e;
     }
+    // Browsers resolve every *.localhost name to loopback, so apps get their own origins with no DNS set up.
+    if (!cfg.options?.wildcardAccessUrl) options.wildcardAccessUrl = `*.apps.localhost:${boundPort}`;
     const p = pool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;

@@ -7,12 +7,18 @@ import type {
 } from './types/workspaceAgents.js';
 import type { WorkspaceAgentLifecycle } from './types/workspaceBuilds.js';
 
-/** The few socket events the agent needs; `ws` in Node provides them. */
+/**
+ * The few socket events the agent needs; `ws` in Node provides them. Binary messages both ways are tunnel frames
+ * (src/sdk/tunnel, docs/agent-protocol.md).
+ */
 export interface CoordinateSocket {
   on(event: 'close', fn: (code: number) => void): void;
   on(event: 'error', fn: (err: Error) => void): void;
   on(event: 'ping', fn: () => void): void;
-  close(): void;
+  on(event: 'message', fn: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
+  send(data: Buffer): void;
+  readonly readyState: number;
+  close(code?: number, reason?: string): void;
   terminate(): void;
 }
 

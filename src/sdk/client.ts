@@ -1,3 +1,4 @@
+import type { AppHostResponse } from './apps.js';
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
 import type { TemplateVersionParameter, TemplateVersionVariable, WorkspaceBuildParameter } from './types/parameters.js';
@@ -72,6 +73,8 @@ export class KilnClient {
   }
 
   // --- meta
+  /** The wildcard host apps are served under (`GET /applications/host`); see sdk/apps.ts for building app URLs. */
+  appHost = () => this.http.json<AppHostResponse>('GET', '/api/v2/applications/host');
   buildInfo = () => this.http.json<BuildInfoResponse>('GET', '/api/v2/buildinfo');
 
   // --- users and auth

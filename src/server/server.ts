@@ -31,6 +31,10 @@ export interface ServerConfig {
   version?: string;
   /** `--local-unsandboxed`: local workspaces run without a sandbox (development only; every build warns). */
   localUnsandboxed?: boolean;
+  /** `--wildcard-access-url`: the host apps are served under (default `*.apps.localhost:<port>`). */
+  wildcardAccessUrl?: string;
+  /** `--enable-path-apps`. */
+  enablePathApps?: boolean;
   /** `--dev`: set up an admin and example templates once the server listens (see src/cli/commands/serverDev.ts). */
   dev?: boolean;
   /** Not flags: seams for tests and benchmarks. */
@@ -72,6 +76,8 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       maxFileBytes: cfg.maxFileBytes,
       jobHangTimeoutMs: cfg.jobHangTimeoutMs,
       jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
+      ...(cfg.wildcardAccessUrl ? { wildcardAccessUrl: cfg.wildcardAccessUrl } : {}),
+      ...(cfg.enablePathApps ? { enablePathApps: true } : {}),
       ...cfg.overrides,
     },
     clock: cfg.clock,

@@ -10,7 +10,7 @@ import type { Workspace } from '../../sdk/types/workspaces.js';
 import type { ServerContext } from '../context.js';
 import { buildStatus, convertProvisionerJob } from '../convert/provisionerJobs.js';
 import { rfc3339 } from '../convert/time.js';
-import { convertResourceTree } from '../convert/workspaceResources.js';
+import { convertResourceTree, withSubdomainNames } from '../convert/workspaceResources.js';
 import { errors } from '../http/errors.js';
 
 /** A connected agent that has not refreshed its connection for two update periods counts as disconnected. */
@@ -89,7 +89,7 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
       job: wireJob,
       deadline: b.deadline ? rfc3339(b.deadline) : null,
       reason: b.reason,
-      resources: resources.get(b.job_id) ?? [],
+      resources: withSubdomainNames(resources.get(b.job_id) ?? [], w.name, owner.username),
       status: buildStatus(wireJob.status, b.transition),
       daily_cost: b.daily_cost,
     };

@@ -1,4 +1,5 @@
 import type { WorkspaceAgentRow, WorkspaceAppRow, WorkspaceResourceMetadataRow, WorkspaceResourceRow } from '../../db/queries/workspaceResources.js';
+import { appSubdomainName } from '../../sdk/apps.js';
 import type {
   WorkspaceAgent,
   WorkspaceAgentLifecycle,
@@ -70,6 +71,21 @@ export function convertAgent(a: WorkspaceAgentRow, apps: WorkspaceAppRow[], now:
     troubleshooting_url: a.troubleshooting_url,
     startup_logs_length: a.startup_logs_length,
     startup_logs_overflowed: a.startup_logs_overflowed,
+  };
+}
+
+/**
+ * Names every proxied app's host label (`subdomain_name`): apps are served on their own origin whether or not the
+ * template marked them `subdomain`, since that origin is the only one that cannot reach the dashboard's session.
+ */
+export function withSubdomainNames(resources: WorkspaceResource[], workspace: string, owner: string): WorkspaceResource[] {
+  return resources.map((r) => (r.agents ? { ...r, agents: r.agents.map((a) => nameAgentApps(a, workspace, owner)) } : r));
+}
+
+export function nameAgentApps(a: WorkspaceAgent, workspace: string, owner: string): WorkspaceAgent {
+  return {
+    ...a,
+    apps: a.apps.map((app) => (app.url && !app.external ? { ...app, subdomain_name: appSubdomainName({ app: app.slug, agent: a.name, workspace, owner }) } : app)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 
 import { getStartupLogs } from '../../db/queries/workspaceAgentStartupLogs.js';
 import { getAgentByID, getAppsByAgentID, updateAgentLifecycle, updateAgentVersion } from '../../db/queries/workspaceAgents.js';
+import { getUserByID } from '../../db/queries/users.js';
 import { getWorkspaceByID } from '../../db/queries/workspaces.js';
 import { agentStartupLogsChannel } from '../../jobs/channels.js';
 import {
@@ -21,7 +22,7 @@ import { followStartupLogs } from '../agents/startupLogsFollower.js';
 import { authz } from '../authz.js';
 import { agentInactiveMs } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
-import { convertAgent, convertApp } from '../convert/workspaceResources.js';
+import { convertAgent, convertApp, nameAgentApps } from '../convert/workspaceResources.js';
 import { ApiError, errors } from '../http/errors.js';
 import { agentOf, requireAgent } from '../middleware/agentAuth.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
@@ -41,7 +42,7 @@ async function readableAgent(ctx: ServerContext, req: FastifyRequest<{ Params: {
   if (!agent) throw errors.resourceNotFound();
   const workspace = await getWorkspaceByID(ctx.pool, agent.workspace_id);
   if (!workspace || !authz.canReadWorkspace(subjectOf(req), workspace)) throw errors.resourceNotFound();
-  return agent;
+  return Object.assign(agent, { workspaceName: workspace.name, ownerId: workspace.owner_id });
 }
 
 function intQuery(q: Record<string, unknown>, name: string): number | undefined {
@@ -63,7 +64,9 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     { onRequest: auth, schema: { tags, params: uuidParams('workspaceagent'), response: { 200: workspaceAgentSchema, ...errorResponses } } },
     async (req) => {
       const agent = await readableAgent(ctx, req);
-      return convertAgent(agent, await getAppsByAgentID(ctx.pool, agent.id), ctx.clock.now(), agentInactiveMs(ctx));
+      const owner = await getUserByID(ctx.pool, agent.ownerId);
+      const wire = convertAgent(agent, await getAppsByAgentID(ctx.pool, agent.id), ctx.clock.now(), agentInactiveMs(ctx));
+      return owner ? nameAgentApps(wire, agent.workspaceName, owner.username) : wire;
     },
   );
 

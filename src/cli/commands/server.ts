@@ -22,6 +22,8 @@ export const serverFlags: FlagSpec[] = [
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
   { name: 'local-unsandboxed', type: 'boolean', env: true, description: 'DEVELOPMENT ONLY: run local workspaces without a sandbox, with this server\'s full access to the machine (every build warns)' },
+  { name: 'wildcard-access-url', type: 'string', env: true, placeholder: 'host', description: 'Apps are served on <app>--<agent>--<workspace>--<owner>.<host> (default: *.apps.localhost:<port of --address>)' },
+  { name: 'enable-path-apps', type: 'boolean', env: true, description: "Also serve apps at /@<owner>/<workspace>.<agent>/apps/<app>/ on the dashboard's origin (single-user setups only)" },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -75,7 +77,17 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     version: kilnVersion(),
     dev: flags.dev === true,
     localUnsandboxed: flags['local-unsandboxed'] === true,
+    wildcardAccessUrl: wildcard(flags['wildcard-access-url']),
+    enablePathApps: flags['enable-path-apps'] === true,
   };
+}
+
+/** `*.apps.example.com` (a scheme is tolerated and dropped): apps need a wildcard DNS name pointing at kiln. */
+function wildcard(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const host = String(v).replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  if (!/^\*\.[a-z0-9.-]+(:\d+)?$/i.test(host)) throw new UsageError('--wildcard-access-url must look like *.apps.example.com (optionally with :port)');
+  return host;
 }
 
 /** In-flight requests get this long to finish after a signal; then open streams are cut. A second signal skips it. */

@@ -42,6 +42,8 @@ export const WorkspaceApp = Obj({
   url: Opt(Str()),
   icon: Opt(Str()),
   subdomain: Bool(),
+  /** `<app>--<agent>--<workspace>--<owner>`: the label of the app's own host under the wildcard access URL. */
+  subdomain_name: Opt(Str()),
   external: Bool(),
   sharing_level: WorkspaceAppSharingLevel,
   healthcheck: Healthcheck,
