@@ -3,7 +3,7 @@
 // create leaves what only apply can know unknown, an update keeps the prior computed values (Terraform's proposed
 // new state already carries them), and a change to a force-new attribute asks for a replacement.
 import { type ObjectValue, UNKNOWN, type Value, valuesEqual } from './cty.js';
-import { type BlockSpec, blockType, nestedType, type NestedBlockSpec } from './schema.js';
+import { type BlockSpec, nestedType, type NestedBlockSpec } from './schema.js';
 
 type Mode = 'create' | 'update' | 'defaults';
 
@@ -55,9 +55,4 @@ export function replacePaths(block: BlockSpec, prior: ObjectValue, planned: Obje
     if (!valuesEqual(prior[name] ?? null, planned[name] ?? null, nestedType(nb))) paths.push(name);
   }
   return paths;
-}
-
-/** Whether two objects of a block are the same value. */
-export function sameObject(block: BlockSpec, a: ObjectValue, b: ObjectValue): boolean {
-  return valuesEqual(a, b, blockType(block));
 }

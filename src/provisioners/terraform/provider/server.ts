@@ -20,7 +20,7 @@ const APP_PROTOCOL_VERSION = 5;
 
 type Handler = (req: Record<string, unknown>) => Record<string, unknown>;
 
-function unary(service: string, name: string, reqType: string, resType: string): grpc.MethodDefinition<Record<string, unknown>, Record<string, unknown>> {
+export function unary(service: string, name: string, reqType: string, resType: string): grpc.MethodDefinition<Record<string, unknown>, Record<string, unknown>> {
   const Req: protobuf.Type = messageType(reqType);
   const Res: protobuf.Type = messageType(resType);
   return {
@@ -118,9 +118,19 @@ export async function servePlugin(o: ServeOptions): Promise<RunningPlugin> {
     if (stopped) return;
     stopped = true;
     for (const s of stdioStreams) s.end();
-    server.forceShutdown();
-    rmSync(socketDir, { recursive: true, force: true });
-    finish();
+    const done = () => {
+      rmSync(socketDir, { recursive: true, force: true });
+      finish();
+    };
+    // Calls in flight (the Shutdown reply itself) finish first; a client that holds on is cut after a second.
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      done();
+    }, 1000);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      done();
+    });
   };
 
   server.addService(
@@ -128,8 +138,7 @@ export async function servePlugin(o: ServeOptions): Promise<RunningPlugin> {
     {
       Shutdown: (_call: unknown, cb: grpc.sendUnaryData<Record<string, unknown>>) => {
         cb(null, {});
-        // Let the reply leave before the server goes.
-        setImmediate(stop);
+        stop();
       },
     },
   );
