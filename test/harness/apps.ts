@@ -15,11 +15,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /**
  * An app that answers with what it received (greeting, path, headers) as JSON, tries to set kiln's session cookie
  * next to one of its own, and echoes WebSocket messages after a first frame with the upgrade request's headers.
+ * `GET /big` is 8 MiB of a known pattern; a POST is answered with its own body.
  */
 const APP_JS = `
 const http = require('http');
 const { WebSocketServer } = require('ws');
 const s = http.createServer((q, r) => {
+  if (q.url === '/big') {
+    const b = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < b.length; i++) b[i] = (i * 7) % 251;
+    return r.end(b);
+  }
+  if (q.method === 'POST') return q.pipe(r);
   r.setHeader('content-type', 'application/json');
   r.setHeader('set-cookie', ['coder_session_token=planted; Path=/', 'app_cookie=1; Path=/']);
   r.end(JSON.stringify({ greeting: process.env.GREETING, url: q.url, headers: q.headers }));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
@@ -34,6 +34,20 @@ function request(base: string, host: string, p: string, headers: Record<string, 
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** The same with a body both ways, as bytes. */
+function requestBytes(base: string, host: string, p: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: Buffer }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: p, method: body ? 'POST' : 'GET', headers: { ...headers, host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -132,6 +146,22 @@ describe('apps through kiln, on their own origin', () => {
     });
     assert.equal(redirect.status, 404);
     assert.equal(redirect.headers.location, undefined);
+  });
+
+  it('carries large bodies both ways, many requests at once, intact', async () => {
+    const headers = { 'Coder-Session-Token': owner.client.token as string };
+    const expected = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < expected.length; i++) expected[i] = (i * 7) % 251;
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const downloads = await Promise.all(Array.from({ length: 6 }, () => requestBytes(srv.url, appHost, '/big', headers)));
+    for (const d of downloads) {
+      assert.equal(d.status, 200);
+      assert.equal(sha(d.body), sha(expected));
+    }
+    const upload = randomBytes(3 * 1024 * 1024 + 5);
+    const echoed = await requestBytes(srv.url, appHost, '/echo', headers, upload);
+    assert.equal(echoed.status, 200);
+    assert.equal(sha(echoed.body), sha(upload));
   });
 
   it('carries WebSockets to the app, without kiln credentials', async () => {

@@ -86,6 +86,7 @@ export function createAppProxy(ctx: ServerContext): AppProxy {
       throw errors.unauthorized('An application token or a Coder-Session-Token header must be provided.');
     }
     const target = await resolveApp(ctx, subject, r.addr);
+    audit(subject, target);
     const upstream = await openAppStream(target);
     await new Promise<void>((resolve) => {
       const preq = http.request({
@@ -113,6 +114,11 @@ export function createAppProxy(ctx: ServerContext): AppProxy {
     });
   };
 
+  /** A site owner opening someone else's app is worth a line in the server log. */
+  const audit = (subject: Subject, t: AppTarget) => {
+    if (subject.userId !== t.owner_id) log.info({ user: subject.username, workspaceId: t.workspace_id, app: t.app_slug }, "a site owner opened another user's app");
+  };
+
   const openAppStream = async (t: AppTarget): Promise<Duplex> => {
     try {
       return await ctx.tunnels.openStream(t.agent_id, { kind: 'tcp', port: t.port });
@@ -135,6 +141,7 @@ export function createAppProxy(ctx: ServerContext): AppProxy {
     const subject = await authenticateApp(req, r);
     if (!subject) throw errors.unauthorized('An application token or a Coder-Session-Token header must be provided.');
     const target = await resolveApp(ctx, subject, r.addr);
+    audit(subject, target);
     const upstream = await openAppStream(target);
     const lines = [`${req.method ?? 'GET'} ${target.basePath}${r.rest || '/'} HTTP/1.1`];
     for (const [k, v] of requestHeadersForApp(req.rawHeaders, headerOpts(req, target, true))) lines.push(`${k}: ${v.replace(/[\r\n]/g, '')}`);
@@ -148,6 +155,11 @@ export function createAppProxy(ctx: ServerContext): AppProxy {
     request(req, res) {
       const r = route(req);
       if (!r) return false;
+      // Like the API's request log: never the query string, which may hold an app token.
+      const started = Date.now();
+      res.on('finish', () => {
+        log.info({ method: req.method, host: req.headers.host, path: (req.url ?? '').split('?')[0], status: res.statusCode, ms: Date.now() - started }, 'app request');
+      });
       handle(req, res, r).catch((e: unknown) => {
         if (!(e instanceof ApiError)) log.warn({ err: coerceError(e).message }, 'app request failed');
         if (res.headersSent) res.destroy();
