@@ -82,10 +82,15 @@ async function readKey(file: string, key: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** The cgroup of a workspace, named by its id (never by anything from the build state); undefined without cgroups. */
-export async function workspaceCgroup(workspaceId: string): Promise<WorkspaceCgroup | undefined> {
+/**
+ * The cgroup of a workspace, named by its id (never by anything from the build state); undefined without cgroups, or
+ * when `create` is false and the workspace has none (nothing of it runs).
+ */
+export async function workspaceCgroup(workspaceId: string, create = true): Promise<WorkspaceCgroup | undefined> {
   const l = await detect();
   if (!l) return undefined;
+  const probe = l.version === 2 ? path.join(l.dir, workspaceId) : path.join(l.dirs.pids, workspaceId);
+  if (!create && !(await access(probe).then(() => true, () => false))) return undefined;
   const killAll = async (procsFile: string, dirs: string[]) => {
     // pids.max bounds a fork bomb, so killing in rounds ends; the bound is there for a cgroup that cannot empty.
     for (let round = 0; round < 500; round++) {

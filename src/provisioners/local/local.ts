@@ -85,7 +85,8 @@ export class LocalProvisioner implements Provisioner {
     if (previous && (previous.dir !== state.dir || previous.home !== state.home)) {
       ctx.log('warn', `The build state names other directories (${JSON.stringify(previous.dir)}); they are ignored: a workspace's directory derives from its id`);
     }
-    const cgroup = await workspaceCgroup(id).catch(() => undefined);
+    // Looked up, not created: stop and delete of a workspace that never ran leave no trace.
+    const cgroup = await workspaceCgroup(id, false).catch(() => undefined);
     switch (req.phase) {
       case 'start':
         return this.#start(template, req, ctx, state, id, cgroup);
@@ -132,10 +133,10 @@ export class LocalProvisioner implements Provisioner {
     // Start of a running workspace restarts its agents: they pick up the new build's scripts.
     await this.#stopAll(state, ctx, id, cgroup);
     const limitsLine = describeLimits(template.limits);
+    cgroup = await workspaceCgroup(id).catch(() => undefined);
     if (cgroup) {
-      cgroup = await workspaceCgroup(id);
-      await cgroup?.apply(template.limits);
-      ctx.log('info', `Limits (cgroup v${cgroup?.version}): ${limitsLine}`);
+      await cgroup.apply(template.limits);
+      ctx.log('info', `Limits (cgroup v${cgroup.version}): ${limitsLine}`);
     } else {
       const why = await cgroupsAvailable();
       ctx.log('warn', `Limits NOT enforced (${why.ok ? 'the cgroup could not be created' : why.why}); the template asks for ${limitsLine}`);
