@@ -55,7 +55,11 @@ describe('workspace limits and untrusted state (real cgroups, real processes)', 
   it('a fork bomb and a memory hog are contained: /healthz answers throughout, another workspace stays connected and healthy', async () => {
     const bystander = await create(await exampleKilnJson().then((d) => (withSelfCheck(d), d)), 8000);
     await waitForBuild(owner.client, bystander.latest_build.id, undefined, 60_000);
-    await waitFor(() => healthyBystander(bystander), 'bystander ready and healthy', 30_000);
+    await waitFor(() => healthyBystander(bystander), 'bystander ready and healthy', 60_000).catch(async (e: unknown) => {
+      const a = await latestAgent(owner.client, bystander.id);
+      const logs = await owner.client.workspaceAgentStartupLogs(a.id);
+      throw new Error(`${(e as Error).message}: ${JSON.stringify({ status: a.status, lifecycle: a.lifecycle_state, apps: a.apps.map((x) => x.health), logs: logs.map((l) => l.output) })}`);
+    });
 
     // Probes the server all along; every answer must be 200.
     const failures: string[] = [];
