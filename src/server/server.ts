@@ -80,7 +80,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     ephemeralPostgres: cfg.ephemeralPostgres,
     onPostgresFatal: cfg.onPostgresFatal,
     // Sandboxed workspaces reach the agent API only through this socket; as root, workspace uids share its group.
-    agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup() : undefined },
+    agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup().catch(() => undefined) : undefined },
   });
   let daemons: BuiltinDaemons;
   try {
