@@ -27,8 +27,16 @@ export interface AgentSocket {
 }
 
 function isAgentPath(url: string | undefined): boolean {
-  const p = (url ?? '').split('?')[0] as string;
-  return p === AGENT_API_PREFIX || p.startsWith(AGENT_API_PREFIX + '/');
+  const raw = (url ?? '').split('?')[0] as string;
+  let p: string;
+  try {
+    p = decodeURIComponent(raw);
+  } catch {
+    return false;
+  }
+  // No dot segments, encoded or not: the prefix must name the route the router will really take.
+  if (/(^|\/)\.\.?(\/|$)/.test(p) || p.includes('//') || p.includes('\\')) return false;
+  return raw === AGENT_API_PREFIX || raw.startsWith(AGENT_API_PREFIX + '/');
 }
 
 function notFound(method: string | undefined, url: string | undefined): string {

@@ -25,6 +25,8 @@ export interface ApiServerConfig {
   /** Embedded cluster tuned for throwaway data (tests, benchmarks). */
   ephemeralPostgres?: boolean;
   poolSize?: number;
+  /** The embedded PostgreSQL died and could not be restarted (see embeddedPostgres.ts). */
+  onPostgresFatal?: (err: Error) => void;
   /** Also serve the agent API on a unix socket in this directory (sandboxed workspaces reach the server only so). */
   agentSocket?: { dir: string; gid?: number };
 }
@@ -55,7 +57,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
   let postgres: EmbeddedPostgres | undefined;
   let url = cfg.postgresUrl;
   if (!url) {
-    postgres = await startEmbeddedPostgres({ dataDir: cfg.dataDir, logger, ephemeral: cfg.ephemeralPostgres });
+    postgres = await startEmbeddedPostgres({ dataDir: cfg.dataDir, logger, ephemeral: cfg.ephemeralPostgres, onFatal: cfg.onPostgresFatal });
     url = postgres.url;
   }
   let pool: Pool | undefined;

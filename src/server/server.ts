@@ -41,6 +41,8 @@ export interface ServerConfig {
   clock?: Clock;
   overrides?: Partial<ServerOptions>;
   ephemeralPostgres?: boolean;
+  /** The embedded PostgreSQL died and could not be restarted: `kiln server` exits non-zero. */
+  onPostgresFatal?: (err: Error) => void;
   /** On close, running builds get this long to finish before they are stopped and failed (default 0). */
   daemonShutdownGraceMs?: number;
   /** How often the job reaper runs (default 30 s; it also runs once at start-up). */
@@ -82,8 +84,9 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     },
     clock: cfg.clock,
     ephemeralPostgres: cfg.ephemeralPostgres,
+    onPostgresFatal: cfg.onPostgresFatal,
     // Sandboxed workspaces reach the agent API only through this socket; as root, workspace uids share its group.
-    agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup() : undefined },
+    agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup().catch(() => undefined) : undefined },
   });
   let daemons: BuiltinDaemons;
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -201,10 +201,19 @@ describe('sandboxed workspaces cannot reach the host', () => {
     const probe = `node -e "const c=require('net').connect(${port},'10.0.2.2');c.setTimeout(3000,()=>{console.log('gateway: blocked');process.exit()});c.on('connect',()=>{console.log('gateway: ESCAPED');process.exit()});c.on('error',()=>{console.log('gateway: blocked');process.exit()})"`;
     const ws = await createWorkspace(env, { network: 'outbound', agents: [{ name: 'main', startup_script: `for i in $(seq 50); do ip -o addr show tap0 2>/dev/null | grep -q 10.0.2 && break; grep -q tap0 /proc/net/dev && break; sleep 0.1; done\ngrep -q tap0 /proc/net/dev && echo "tap0: present"\n${probe}` }] });
     const { build, agent } = await readyAgent(env, ws);
+    const agentPid = (await localState(env.owner.client, build.id)).agents[0]?.pid as number;
     const logs = await env.owner.client.workspaceBuildLogs(build.id);
     assert.ok(logs.some((l) => l.output.includes('outbound through slirp4netns')), JSON.stringify(logs));
     const lines = await startupLines(env, agent.id);
     assert.ok(lines.includes('tap0: present'), lines.join('\n'));
     assert.ok(lines.includes('gateway: blocked'), lines.join('\n'));
+    // Stop ends slirp4netns with the rest of the workspace (it is in the workspace's cgroup).
+    const stop = await env.owner.client.createWorkspaceBuild(ws.id, { transition: 'stop' });
+    assert.equal((await waitForBuild(env.owner.client, stop.id, undefined, 60_000)).job.status, 'succeeded');
+    const slirps = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
+    for (const p of slirps) {
+      const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
+      assert.ok(!(cmd.startsWith('/usr/bin/slirp4netns') && cmd.includes(`/proc/${agentPid}/ns/net`)), 'slirp4netns ended with the workspace');
+    }
   });
 });

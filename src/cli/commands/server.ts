@@ -31,7 +31,8 @@ export const serverFlags: FlagSpec[] = [
 const HELP = `Usage: kiln server [flags]
 
 Runs the API, the dashboard and the built-in provisioner daemons. Without --postgres-url an embedded PostgreSQL
-runs in <data-dir>/postgres, bound to 127.0.0.1, started and stopped with the server.
+runs in <data-dir>/postgres, on a unix socket only the server can reach (no TCP), started and stopped with the server
+and restarted should it die.
 
 Examples:
   kiln server
@@ -117,7 +118,18 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const started = Date.now();
     if (cfg.localUnsandboxed) logger.warn('--local-unsandboxed: local workspaces run WITHOUT a sandbox, with this server\'s full access to the machine; for development only');
-    server = await startServer(cfg, logger);
+    server = await startServer(
+      {
+        ...cfg,
+        onPostgresFatal: (err) => {
+          // Without its database the server can only answer errors: exit, so a supervisor restarts it.
+          logger.fatal({ err: err.message }, 'the embedded PostgreSQL is gone and could not be restarted: exiting');
+          console.error(`kiln: ${err.message}`);
+          process.exit(1);
+        },
+      },
+      logger,
+    );
     const inflight = trackRequests(server.api.app.server);
     if (!signals.received) {
       const url = server.api.ctx.options.accessUrl;

@@ -32,8 +32,11 @@ export interface WorkspaceCgroup {
   apply(l: Limits): Promise<void>;
   /** SIGKILLs every process until none is left, then removes the cgroup. */
   destroy(): Promise<void>;
-  /** The pid limit was hit / the memory limit made the kernel reclaim or kill (for tests and logs). */
-  events(): Promise<{ pidsMax: number; memoryFailures: number }>;
+  /**
+   * What the kernel counted (for tests and logs): forks refused at pids.max, OOM kills, and the peak memory use against
+   * the limit (a workspace held at its limit may be reclaimed from rather than killed).
+   */
+  events(): Promise<{ pidsMax: number; oomKills: number; memoryPeak: number; memoryLimit: number }>;
 }
 
 const writable = (p: string) => access(p, 2 /* W_OK */).then(() => true, () => false);
@@ -76,16 +79,25 @@ async function readPids(file: string): Promise<number[]> {
   return text.split('\n').filter(Boolean).map(Number);
 }
 
+async function readNumber(file: string): Promise<number> {
+  return Number((await readFile(file, 'utf8').catch(() => '0')).trim()) || 0;
+}
+
 async function readKey(file: string, key: string): Promise<number> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
 
-/** The cgroup of a workspace, named by its id (never by anything from the build state); undefined without cgroups. */
-export async function workspaceCgroup(workspaceId: string): Promise<WorkspaceCgroup | undefined> {
+/**
+ * The cgroup of a workspace, named by its id (never by anything from the build state); undefined without cgroups, or
+ * when `create` is false and the workspace has none (nothing of it runs).
+ */
+export async function workspaceCgroup(workspaceId: string, create = true): Promise<WorkspaceCgroup | undefined> {
   const l = await detect();
   if (!l) return undefined;
+  const probe = l.version === 2 ? path.join(l.dir, workspaceId) : path.join(l.dirs.pids, workspaceId);
+  if (!create && !(await access(probe).then(() => true, () => false))) return undefined;
   const killAll = async (procsFile: string, dirs: string[]) => {
     // pids.max bounds a fork bomb, so killing in rounds ends; the bound is there for a cgroup that cannot empty.
     for (let round = 0; round < 500; round++) {
@@ -120,7 +132,12 @@ export async function workspaceCgroup(workspaceId: string): Promise<WorkspaceCgr
         await writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
         await killAll(path.join(dir, 'cgroup.procs'), [dir]);
       },
-      events: async () => ({ pidsMax: await readKey(path.join(dir, 'pids.events'), 'max'), memoryFailures: (await readKey(path.join(dir, 'memory.events'), 'max')) + (await readKey(path.join(dir, 'memory.events'), 'oom_kill')) }),
+      events: async () => ({
+        pidsMax: await readKey(path.join(dir, 'pids.events'), 'max'),
+        oomKills: await readKey(path.join(dir, 'memory.events'), 'oom_kill'),
+        memoryPeak: await readNumber(path.join(dir, 'memory.peak')),
+        memoryLimit: await readNumber(path.join(dir, 'memory.max')),
+      }),
     };
   }
   const dirs = { memory: path.join(l.dirs.memory, workspaceId), pids: path.join(l.dirs.pids, workspaceId), cpu: path.join(l.dirs.cpu, workspaceId) };
@@ -142,7 +159,9 @@ export async function workspaceCgroup(workspaceId: string): Promise<WorkspaceCgr
     },
     events: async () => ({
       pidsMax: await readKey(path.join(dirs.pids, 'pids.events'), 'max'),
-      memoryFailures: Number((await readFile(path.join(dirs.memory, 'memory.failcnt'), 'utf8').catch(() => '0')).trim()),
+      oomKills: await readKey(path.join(dirs.memory, 'memory.oom_control'), 'oom_kill'),
+      memoryPeak: await readNumber(path.join(dirs.memory, 'memory.max_usage_in_bytes')),
+      memoryLimit: await readNumber(path.join(dirs.memory, 'memory.limit_in_bytes')),
     }),
   };
 }

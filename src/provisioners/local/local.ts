@@ -9,7 +9,7 @@ import { cgroupsAvailable, workspaceCgroup, type Limits, type WorkspaceCgroup } 
 import { isRoot, releaseWorkspaceUid, workspaceGroup, workspaceUid } from './identity.js';
 import { findSlirp, OUTBOUND_INSTALL_HINT, SLIRP_DNS, startOutbound } from './network.js';
 import { belongsTo, launch, terminate } from './processes.js';
-import { BWRAP_INSTALL_HINT, bwrapCommand, findBwrap, prefixOf, SANDBOX_AGENT_SOCKET, SANDBOX_HOME } from './sandbox.js';
+import { BWRAP_INSTALL_HINT, bwrapCommand, findBwrap, firstBlocked, prefixOf, SANDBOX_AGENT_SOCKET, SANDBOX_HOME, which } from './sandbox.js';
 import { encodeState, parseState, type LocalAgentState, type LocalState } from './state.js';
 import { expand, readLocalTemplate, TemplateError, type LocalTemplate } from './template.js';
 
@@ -85,7 +85,8 @@ export class LocalProvisioner implements Provisioner {
     if (previous && (previous.dir !== state.dir || previous.home !== state.home)) {
       ctx.log('warn', `The build state names other directories (${JSON.stringify(previous.dir)}); they are ignored: a workspace's directory derives from its id`);
     }
-    const cgroup = await workspaceCgroup(id).catch(() => undefined);
+    // Looked up, not created: stop and delete of a workspace that never ran leave no trace.
+    const cgroup = await workspaceCgroup(id, false).catch(() => undefined);
     switch (req.phase) {
       case 'start':
         return this.#start(template, req, ctx, state, id, cgroup);
@@ -128,14 +129,24 @@ export class LocalProvisioner implements Provisioner {
       }
     }
     const owner = bwrap && isRoot() ? { uid: await workspaceUid(this.o.dataDir, id), gid: await workspaceGroup() } : undefined;
+    const needs = this.o.agentCommand.filter((p) => path.isAbsolute(p)).map(prefixOf);
     await this.#prepareHome(state.home, owner, ctx);
+    if (owner) {
+      if (!(await which('setpriv'))) return fail(ctx, 'setpriv (util-linux) is needed to run workspaces under their own uid and is not on this server\'s PATH: install util-linux', state);
+      for (const p of [...needs, this.o.agentSocketDir as string]) {
+        const blocked = await firstBlocked(p, owner.uid, owner.gid);
+        if (blocked) {
+          return fail(ctx, `workspaces run as their own uid and cannot reach ${p}: ${blocked} is closed to other users. Install kiln (and Node) where every user may read them (e.g. /opt/kiln), or allow passage: chmod o+x ${blocked}`, state);
+        }
+      }
+    }
     // Start of a running workspace restarts its agents: they pick up the new build's scripts.
     await this.#stopAll(state, ctx, id, cgroup);
     const limitsLine = describeLimits(template.limits);
+    cgroup = await workspaceCgroup(id).catch(() => undefined);
     if (cgroup) {
-      cgroup = await workspaceCgroup(id);
-      await cgroup?.apply(template.limits);
-      ctx.log('info', `Limits (cgroup v${cgroup?.version}): ${limitsLine}`);
+      await cgroup.apply(template.limits);
+      ctx.log('info', `Limits (cgroup v${cgroup.version}): ${limitsLine}`);
     } else {
       const why = await cgroupsAvailable();
       ctx.log('warn', `Limits NOT enforced (${why.ok ? 'the cgroup could not be created' : why.why}); the template asks for ${limitsLine}`);
@@ -173,7 +184,7 @@ export class LocalProvisioner implements Provisioner {
         ? await bwrapCommand({
             bwrap,
             home: state.home,
-            needs: this.o.agentCommand.filter((p) => path.isAbsolute(p)).map(prefixOf),
+            needs,
             hide: [this.o.dataDir],
             agentDir: this.o.agentSocketDir as string,
             hostname: (req.metadata.workspace_name ?? 'workspace').slice(0, 63),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, lstat, readdir, readlink } from 'node:fs/promises';
+import { access, lstat, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Where the workspace's home appears inside the sandbox, whatever the host path. */
@@ -110,6 +110,25 @@ export async function bwrapCommand(s: SandboxSpec): Promise<string[]> {
   a.push('--remount-ro', '/', '--chdir', SANDBOX_HOME);
   a.push('--cap-drop', 'ALL', '--new-session', ...(s.allowNestedUserns ? [] : ['--disable-userns']), '--info-fd', '3', '--');
   return [...a, ...s.command];
+}
+
+/**
+ * The first directory on the way to `p` (inclusive) that `uid`/`gid` cannot enter, if any. bwrap runs as the
+ * workspace's uid and must reach every path it binds: a kiln checkout under /root (mode 0700) is out of its reach.
+ */
+export async function firstBlocked(p: string, uid: number, gid: number): Promise<string | undefined> {
+  const chain: string[] = [];
+  for (let d = path.resolve(p); ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of chain) {
+    const s = await stat(d).catch(() => undefined);
+    if (!s) return d;
+    const ok = s.uid === uid ? (s.mode & 0o100) !== 0 : s.gid === gid ? (s.mode & 0o010) !== 0 : (s.mode & 0o001) !== 0;
+    if (!ok) return d;
+  }
+  return undefined;
 }
 
 /** The install prefix of a binary (`/usr/local/bin/node` → `/usr/local`), which holds what it loads. */
