@@ -122,7 +122,12 @@ export class JobRunner {
         directory,
         state: build?.state ?? EMPTY,
         parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
-        metadata: build?.metadata ?? { access_url: imp?.metadata.access_url ?? '', template_name: imp?.metadata.template_name ?? '', template_version: imp?.metadata.template_version ?? '' },
+        metadata: build?.metadata ?? {
+          access_url: imp?.metadata.access_url ?? '',
+          template_name: imp?.metadata.template_name ?? '',
+          template_version: imp?.metadata.template_version ?? '',
+          template_id: imp?.metadata.template_id,
+        },
       },
       {
         signal: this.#abort.signal,
@@ -169,7 +174,7 @@ export class JobRunner {
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
-              : { job_id: job.job_id, template_import: { start_resources: resources } },
+              : { job_id: job.job_id, template_import: { start_resources: resources, stop_resources: outcome.result.stop_resources } },
           );
         } else {
           await o.client.failJob({

@@ -31,6 +31,8 @@ export interface ProvisionMetadata {
   workspace_owner_id?: string;
   template_name: string;
   template_version: string;
+  template_id?: string;
+  workspace_build_id?: string;
 }
 
 export interface ProvisionRequest {
@@ -41,6 +43,11 @@ export interface ProvisionRequest {
   state: Uint8Array;
   parameters: ParameterValue[];
   metadata: ProvisionMetadata;
+  /**
+   * Plan only (a dry-run build or a template version dry run): report what would be created and change nothing; the
+   * result's state is ignored.
+   */
+  dry_run?: boolean;
 }
 
 export interface ProvisionContext {
@@ -90,7 +97,10 @@ export interface Resource {
 }
 
 export interface ProvisionResult {
+  /** For an import, what the `start` transition creates. */
   resources: Resource[];
+  /** For an import, what the `stop` transition leaves (Coder plans both); absent means none. */
+  stop_resources?: Resource[];
   /** The new state; omitted means "no state" on success, and "keep the build's state" on failure. */
   state?: Uint8Array;
   /** Set when the phase failed; the daemon fails the job with it. */

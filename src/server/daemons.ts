@@ -9,6 +9,8 @@ import type { Logger } from '../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../provisionerd/daemon.js';
 import { EchoProvisioner } from '../provisioners/echo/echo.js';
 import { LocalProvisioner } from '../provisioners/local/local.js';
+import { TerraformProvisioner } from '../provisioners/terraform/terraform.js';
+import type { TerraformBinary } from '../provisioners/terraform/binary.js';
 import type { Provisioner } from '../provisionersdk/provisioner.js';
 
 /** How often built-in daemons refresh `last_seen_at`. */
@@ -19,8 +21,14 @@ export interface BuiltinDaemonsOptions {
   logger: Logger;
   /** Provisioners by type; default: echo, and local when `dataDir` is given. */
   provisioners?: Record<string, Provisioner>;
-  /** The server's data dir: the local provisioner keeps workspaces under it. */
+  /** The server's data dir: the local provisioner keeps workspaces under it, terraform its plugin cache. */
   dataDir?: string;
+  /** The terraform binary found at start-up: the daemons offer `terraform` when it is usable. */
+  terraform?: TerraformBinary;
+  /** Resolve coder/coder from the Terraform registry instead of kiln's own provider. */
+  terraformRegistryProvider?: boolean;
+  /** Between SIGINT and SIGKILL when a terraform job is canceled (default 30 s). */
+  terraformCancelGraceMs?: number;
   /** Daemon tuning (heartbeat, batching), for tests. */
   daemon?: Partial<Omit<DaemonOptions, 'client' | 'provisioners'>>;
   /** The slow poll behind the job-posted notification (default 5 s). */
@@ -41,7 +49,7 @@ export interface BuiltinDaemons {
  * an in-process client.
  */
 export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsOptions): Promise<BuiltinDaemons> {
-  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o.dataDir);
+  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o);
   const started: { id: string; name: string; daemon: ProvisionerDaemon; client: InProcessProvisionerdClient }[] = [];
   const host = os.hostname();
   try {
@@ -87,10 +95,21 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
 /** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */
 const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kiln.js');
 
-function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined): Record<string, Provisioner> {
+function defaultProvisioners(ctx: ServerContext, o: BuiltinDaemonsOptions): Record<string, Provisioner> {
   const out: Record<string, Provisioner> = { echo: new EchoProvisioner() };
+  const { dataDir } = o;
   if (dataDir) {
     out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'] });
+    if (o.terraform?.ok) {
+      out.terraform = new TerraformProvisioner({
+        terraform: o.terraform.path,
+        pluginCacheDir: path.join(dataDir, 'terraform', 'plugin-cache'),
+        accessUrl: ctx.options.accessUrl,
+        useRegistry: o.terraformRegistryProvider,
+        cancelGraceMs: o.terraformCancelGraceMs,
+        nodePath: process.execPath,
+      });
+    }
   }
   return out;
 }

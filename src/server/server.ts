@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { getUserCount } from '../db/queries/users.js';
 import type { LogLevel, Logger } from '../lib/logger.js';
 import { kilnVersion } from '../lib/version.js';
+import { findTerraform, type TerraformBinary } from '../provisioners/terraform/binary.js';
 
 import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
@@ -24,6 +25,14 @@ export interface ServerConfig {
   maxFileBytes: number;
   jobHangTimeoutMs: number;
   jobPendingTimeoutMs: number;
+  /** `--terraform-path`: the terraform binary (default: `terraform` on PATH); terraform is off when none (≥ 1.3) is found. */
+  terraformPath?: string;
+  /** `--terraform-registry-provider`: templates get coder/coder from the registry, not kiln's own provider. */
+  terraformRegistryProvider?: boolean;
+  /** Between SIGINT and SIGKILL when a terraform job is canceled (default 30 s). */
+  terraformCancelGraceMs?: number;
+  /** Where `terraform` is looked for when no path is given (default: $PATH); a seam for tests. */
+  terraformSearchPath?: string;
   /** Reported by /buildinfo and the daemons (default: package.json's). */
   version?: string;
   /** `--dev`: set up an admin and example templates once the server listens (see src/cli/commands/serverDev.ts). */
@@ -47,6 +56,8 @@ export interface RunningServer {
   url: string;
   /** The built-in provisioner daemons (`--provisioner-daemons`). */
   daemons: BuiltinDaemons;
+  /** The terraform binary the daemons use, or why terraform is off. */
+  terraform: TerraformBinary;
   /** Whether the first user exists yet (the CLI prints how to create it when not). */
   hasUsers(): Promise<boolean>;
   /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
@@ -73,8 +84,18 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     ephemeralPostgres: cfg.ephemeralPostgres,
   });
   let daemons: BuiltinDaemons;
+  const terraform = await findTerraform(cfg.terraformPath, cfg.terraformSearchPath ?? process.env.PATH);
   try {
-    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
+    daemons = await startBuiltinDaemons(api.ctx, {
+      count: cfg.provisionerDaemons,
+      logger,
+      daemon: cfg.daemonOptions,
+      pollMs: cfg.daemonPollMs,
+      dataDir: cfg.dataDir,
+      terraform,
+      terraformRegistryProvider: cfg.terraformRegistryProvider,
+      terraformCancelGraceMs: cfg.terraformCancelGraceMs,
+    });
   } catch (e) {
     await api.close();
     throw e;
@@ -86,6 +107,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     api,
     url: api.url,
     daemons,
+    terraform,
     hasUsers: async () => (await getUserCount(api.ctx.pool)) > 0,
     close: () =>
       (closing ??= (async () => {

@@ -57,6 +57,8 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
           workspace_owner_id: t.owner_id,
           template_name: t.template_name,
           template_version: t.template_version_name,
+          template_id: t.template_id,
+          workspace_build_id: t.build_id,
         },
       },
     };
@@ -75,7 +77,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         template_version_id: v.template_version_id,
         template_version_name: v.template_version_name,
         parameter_values: await resolveParameters(ctx, scopes),
-        metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name },
+        metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name, template_id: v.template_id ?? undefined },
       },
     };
   }

@@ -21,6 +21,8 @@ export const serverFlags: FlagSpec[] = [
   { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'terraform-path', type: 'string', env: true, placeholder: 'path', description: 'The terraform binary (1.3+) for the terraform provisioner (default: terraform on PATH; off when none is found)' },
+  { name: 'terraform-registry-provider', type: 'boolean', env: true, description: 'Templates get coder/coder from the Terraform registry instead of kiln\'s built-in provider (needs network)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -73,6 +75,8 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
     dev: flags.dev === true,
+    terraformPath: flags['terraform-path'] ? String(flags['terraform-path']) : undefined,
+    terraformRegistryProvider: flags['terraform-registry-provider'] === true,
   };
 }
 
@@ -107,6 +111,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!signals.received) {
       const url = server.api.ctx.options.accessUrl;
       console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
+      const tf = server.terraform;
+      console.log(tf.ok ? `terraform: on (${tf.version}, ${tf.path})` : `terraform: off (${tf.reason}; templates with provisioner "terraform" will wait for an external daemon)`);
       console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
       if (cfg.dev) await (await import('./serverDev.js')).setupDevEnvironment(server.url, logger);
       else if (!(await server.hasUsers())) {

@@ -30,6 +30,8 @@ export interface ProvisionMetadata {
   workspace_owner_id: string;
   template_name: string;
   template_version: string;
+  template_id?: string;
+  workspace_build_id?: string;
 }
 
 export interface AcquiredWorkspaceBuild {
@@ -48,7 +50,7 @@ export interface AcquiredTemplateImport {
   template_version_id: string;
   template_version_name: string;
   parameter_values: ParameterValue[];
-  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version'>;
+  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version' | 'template_id'>;
 }
 
 export type AcquiredJobType = 'workspace_build' | 'template_version_import';
