@@ -21,6 +21,11 @@ export const provisionerJobSchema = obj(
   ['id', 'created_at', 'status', 'file_id', 'tags'],
 );
 
+export const matchedProvisionersSchema = obj(
+  { count: int, available: int, most_recently_seen: { type: ['string', 'null'], format: 'date-time' } },
+  ['count', 'available', 'most_recently_seen'],
+);
+
 export const provisionerJobLogSchema = obj(
   {
     id: int,

@@ -1,5 +1,5 @@
 import { arr, bool, int, nullable, obj, str, time, uuid } from './common.js';
-import { provisionerJobSchema } from './provisionerJobs.js';
+import { matchedProvisionersSchema, provisionerJobSchema } from './provisionerJobs.js';
 import { userSchema } from './users.js';
 
 const provisioner = { type: 'string', enum: ['echo', 'local', 'terraform'] } as const;
@@ -43,6 +43,7 @@ export const templateVersionSchema = obj(
     job: provisionerJobSchema,
     readme: str,
     created_by: userSchema,
+    matched_provisioners: matchedProvisionersSchema,
   },
   ['id', 'template_id', 'organization_id', 'created_at', 'updated_at', 'name', 'job', 'readme', 'created_by'],
 );

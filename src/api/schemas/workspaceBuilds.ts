@@ -1,5 +1,5 @@
 import { arr, bool, int, nullable, obj, str, stringMap, time, uuid } from './common.js';
-import { provisionerJobSchema } from './provisionerJobs.js';
+import { matchedProvisionersSchema, provisionerJobSchema } from './provisionerJobs.js';
 
 const transition = { type: 'string', enum: ['start', 'stop', 'delete'] };
 const workspaceStatus = {
@@ -92,6 +92,7 @@ export const workspaceBuildSchema = obj(
     resources: arr(workspaceResourceSchema),
     status: workspaceStatus,
     daily_cost: int,
+    matched_provisioners: matchedProvisionersSchema,
   },
   [
     'id', 'created_at', 'updated_at', 'workspace_id', 'workspace_name', 'workspace_owner_id', 'workspace_owner_name', 'template_version_id',

@@ -68,3 +68,30 @@ export function convertJsonLine(line: string, fallback: LogLevel): { lines: LogL
   const level = convertLevel(msg['@level']);
   return { lines: (msg['@message'] ?? '').split('\n').map((output) => ({ level, output })) };
 }
+
+/** Terraform's generic preface to init's configuration errors: the diagnostics after it say what is wrong. */
+const GENERIC_INIT_ERROR = /^Terraform encountered problems during initiali[sz]ation/;
+
+/**
+ * The job error for a command without `-json` output (init): each `Error:` diagnostic in its text as
+ * "summary (where): detail", the generic preface left out.
+ */
+export function summarizeTextErrors(lines: string[]): string | undefined {
+  const diags: { summary: string; where?: string; detail: string[] }[] = [];
+  let cur: (typeof diags)[number] | undefined;
+  for (const raw of lines) {
+    const line = raw.replace(/^[│╷╵]\s?/, '').trimEnd();
+    const err = /^Error: (.*)$/.exec(line);
+    if (err) {
+      cur = GENERIC_INIT_ERROR.test(err[1] ?? '') ? undefined : { summary: err[1] ?? '', detail: [] };
+      if (cur) diags.push(cur);
+      continue;
+    }
+    if (!cur || !line.trim()) continue;
+    const where = /^\s*on (.+ line \d+)/.exec(line);
+    if (where) cur.where = where[1];
+    else if (!/^\s*\d+:/.test(line) && !/^\s{2,}/.test(line)) cur.detail.push(line.trim());
+  }
+  if (diags.length === 0) return undefined;
+  return diags.map((d) => `${d.summary}${d.where ? ` (${d.where})` : ''}${d.detail.length ? `: ${d.detail.join(' ')}` : ''}`).join('; ');
+}

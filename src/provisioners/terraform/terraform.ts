@@ -5,7 +5,7 @@ import type { LogLevel, Provisioner, ProvisionContext, ProvisionRequest, Provisi
 
 import { provisionEnv, provisionVars } from './env.js';
 import { flattenModule, graphFromConfig, graphFromState, labelOf, type ConfigModule, type JsonModule } from './graph.js';
-import { convertJsonLine, type Diagnostic } from './jsonLog.js';
+import { convertJsonLine, summarizeTextErrors, type Diagnostic } from './jsonLog.js';
 import { prepareCoderProvider } from './provider/install.js';
 import { convertResources } from './resources.js';
 import { runTerraform, type RunResult } from './run.js';
@@ -93,11 +93,11 @@ class TerraformJob {
       onStdout: (l) => this.ctx.log('info', l),
       onStderr: (l) => {
         this.ctx.log('error', l);
-        errors.push(l.replace(/^[│╷╵]\s?/, '').trim());
+        errors.push(l);
       },
     });
     if (this.ctx.signal.aborted) throw new TerraformFailed('canceled');
-    if (r.code !== 0) throw new TerraformFailed(`terraform init: ${errors.filter(Boolean).slice(0, 3).join(': ') || exitText(r)}`);
+    if (r.code !== 0) throw new TerraformFailed(`terraform init: ${summarizeTextErrors(errors) ?? exitText(r)}`);
   }
 
   /** Plans the transition into PLAN_FILE and returns the resources the plan would leave. */

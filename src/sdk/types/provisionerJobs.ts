@@ -26,6 +26,18 @@ export interface ProvisionerJob {
   logs_overflowed?: boolean;
 }
 
+/**
+ * How many provisioner daemons could run a job (later Coder's `matched_provisioners`): `count` registered daemons offer
+ * its provisioner and tags, `available` of them were seen recently, `most_recently_seen` is the latest of their
+ * heartbeats (null when none). Present on builds and template versions while their job is pending; `count = 0` means
+ * no daemon will ever take the job until one that can is started.
+ */
+export interface MatchedProvisioners {
+  count: number;
+  available: number;
+  most_recently_seen: string | null;
+}
+
 export interface ProvisionerJobLog {
   id: number;
   created_at: string;

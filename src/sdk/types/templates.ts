@@ -1,4 +1,4 @@
-import type { ProvisionerJob, ProvisionerType } from './provisionerJobs.js';
+import type { MatchedProvisioners, ProvisionerJob, ProvisionerType } from './provisionerJobs.js';
 import type { User } from './users.js';
 
 /** Build durations of one transition, in milliseconds; null when no successful build is on record. Keys as Coder's. */
@@ -42,6 +42,8 @@ export interface TemplateVersion {
   job: ProvisionerJob;
   readme: string;
   created_by: User;
+  /** While the import job is pending: the daemons that could run it. */
+  matched_provisioners?: MatchedProvisioners;
 }
 
 export interface CreateTemplateVersionRequest {

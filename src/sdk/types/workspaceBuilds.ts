@@ -1,4 +1,4 @@
-import type { ProvisionerJob } from './provisionerJobs.js';
+import type { MatchedProvisioners, ProvisionerJob } from './provisionerJobs.js';
 
 /**
  * Terminology.
@@ -125,6 +125,8 @@ export interface WorkspaceBuild {
   resources: WorkspaceResource[];
   status: WorkspaceStatus;
   daily_cost: number;
+  /** While the build's job is pending: the daemons that could run it. */
+  matched_provisioners?: MatchedProvisioners;
 }
 
 export type ParameterSourceScheme = 'none' | 'data';
