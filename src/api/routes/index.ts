@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 
 import type { ServerContext } from '../context.js';
 
+import { agentBinaryRoutes } from './agentBinary.js';
 import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
@@ -27,5 +28,6 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await workspaceBuildRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
+  await agentBinaryRoutes(app);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback
 }
