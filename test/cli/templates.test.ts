@@ -93,3 +93,20 @@ describe('kiln templates', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 });
+
+describe('kiln templates push / create: nothing pending in silence', () => {
+  let s: CliServer;
+  before(async () => {
+    // No terraform for the daemons, and pending jobs reaped fast so the push ends.
+    s = await startCliServer({ config: { terraformSearchPath: '/nonexistent-kiln-test-path', jobPendingTimeoutMs: 1_000, reaperIntervalMs: 250 } });
+  });
+  after(() => s.close());
+
+  it('push of a terraform template warns at once that no daemon offers terraform', async () => {
+    await mkdir(path.join(s.tmp, 'tf'), { recursive: true });
+    await writeFile(path.join(s.tmp, 'tf', 'main.tf'), 'resource "terraform_data" "x" {}\n');
+    const r = await runCli(['templates', 'push', 'tf', '-d', 'tf'], { env: s.ownerEnv, cwd: s.tmp });
+    assert.match(r.stderr, /^warning: no provisioner daemon can run the import of version \S+: none offers provisioner "terraform"/m);
+    assert.equal(r.code, 1, 'the import never ran: the pending timeout failed it');
+  });
+});

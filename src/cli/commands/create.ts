@@ -4,6 +4,7 @@ import { listFlag, parseCommand, stringFlag, type CommandSpec } from '../command
 import { UsageError } from '../flags.js';
 import { println, type CliIO } from '../io.js';
 import { findOrganization, findTemplate, parseWorkspaceRef } from '../lookup.js';
+import { warnIfNoProvisioner } from '../noProvisioner.js';
 import { connect } from '../session.js';
 
 export const spec: CommandSpec = {
@@ -47,6 +48,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const org = await findOrganization(client);
   const template = await findTemplate(client, org.id, templateName);
   const ws = await client.createWorkspace(org.id, owner, { template_id: template.id, name, parameter_values: parameters.length ? parameters : undefined });
+  warnIfNoProvisioner(io.stderr, template.provisioner, ws.latest_build.matched_provisioners, `the build of "${ref}"`);
   const build = await watchBuild(io, client, ws.latest_build, ref);
   println(io.stdout, `Workspace "${ref}" is ${build.status} (build #${build.build_number}, template ${template.name}).`);
   return 0;
