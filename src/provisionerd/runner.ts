@@ -122,6 +122,7 @@ export class JobRunner {
         directory,
         state: build?.state ?? EMPTY,
         parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
+        dry_run: build?.dry_run === true,
         metadata: build?.metadata ?? {
           access_url: imp?.metadata.access_url ?? '',
           template_name: imp?.metadata.template_name ?? '',
@@ -170,7 +171,8 @@ export class JobRunner {
       try {
         if (outcome.ok) {
           const resources = outcome.result.resources;
-          const state = outcome.result.state ?? EMPTY;
+          // A dry run changes nothing: the build keeps the state it started from, whatever the provisioner says.
+          const state = job.workspace_build?.dry_run ? job.workspace_build.state : (outcome.result.state ?? EMPTY);
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
@@ -180,7 +182,7 @@ export class JobRunner {
           await o.client.failJob({
             job_id: job.job_id,
             error: outcome.error || 'The provisioner failed without an error message.',
-            workspace_build: job.type === 'workspace_build' ? { state: outcome.state } : undefined,
+            workspace_build: job.type === 'workspace_build' && !job.workspace_build?.dry_run ? { state: outcome.state } : undefined,
           });
         }
         o.logger.info({ job_id: job.job_id, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'job finished');

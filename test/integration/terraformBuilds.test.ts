@@ -173,3 +173,40 @@ resource "terraform_data" "slow" {
     assert.deepEqual(after.resources.map((r) => r.name).sort(), ['first', 'slow']);
   });
 });
+
+describe('dry-run builds (real terraform)', { skip: SKIP }, () => {
+  let srv: TestServer;
+  let owner: TestUser & { organizationId: string };
+
+  before(async () => {
+    srv = await startTestServer({ provisionerDaemons: 1 });
+    owner = await srv.createFirstUser();
+  });
+  after(async () => srv?.close());
+
+  it('dry_run on a running workspace plans: logs and planned resources, nothing applied, state bytes unchanged', async () => {
+    const v = await createTerraformVersion(owner.client, owner.organizationId, { 'main.tf': BASIC });
+    assert.equal(v.job.status, 'succeeded', v.job.error);
+    const t = await owner.client.createTemplate(owner.organizationId, { name: 'tf-dry', template_version_id: v.id });
+    const ws = await createWorkspace(owner.client, owner.organizationId, t.id);
+    const first = await waitForBuild(owner.client, ws.latest_build.id, undefined, 120_000);
+    assert.equal(first.job.status, 'succeeded', first.job.error);
+    const before = await owner.client.workspaceBuildState(first.id);
+
+    const planned = await owner.client.createWorkspaceBuild(ws.id, { transition: 'delete', dry_run: true });
+    const done = await waitForBuild(owner.client, planned.id, undefined, 120_000);
+    assert.equal(done.job.status, 'succeeded', done.job.error);
+    const logs = (await owner.client.workspaceBuildLogs(done.id)).map((l) => l.output);
+    assert.ok(logs.some((o) => o.includes('Plan: 0 to add, 0 to change, 2 to destroy')), logs.join('\n'));
+    assert.ok(!logs.some((o) => o.includes('Destroying...')), 'nothing was applied');
+    assert.deepEqual(await owner.client.workspaceBuildState(done.id), before, 'the dry run kept the state byte for byte');
+    // A planned delete deletes nothing: the workspace is still there.
+    assert.equal((await owner.client.workspace(ws.id)).id, ws.id);
+
+    const restart = await owner.client.createWorkspaceBuild(ws.id, { transition: 'start', dry_run: true });
+    const r = await waitForBuild(owner.client, restart.id, undefined, 120_000);
+    assert.equal(r.job.status, 'succeeded', r.job.error);
+    assert.deepEqual(r.resources.map((x) => x.name).sort(), ['home', 'workspace'], 'the planned resources are the build\'s');
+    assert.deepEqual(await owner.client.workspaceBuildState(r.id), before);
+  });
+});

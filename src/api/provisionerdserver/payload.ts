@@ -47,6 +47,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
         parameter_values: parameters,
         orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
+        dry_run: (job.input as unknown as WorkspaceBuildJobInput).dry_run === true,
         metadata: {
           access_url: accessUrl,
           workspace_transition: t.transition,

@@ -29,7 +29,8 @@ export interface ProvisionerJobRow {
  */
 export interface WorkspaceBuildJobInput {
   workspace_build_id: string;
-  dry_run: false;
+  /** Plan only: the build reports what it would create and keeps the state it started from. */
+  dry_run: boolean;
   orphan?: boolean;
 }
 export interface TemplateVersionImportJobInput {

@@ -49,6 +49,11 @@ export class LocalProvisioner implements Provisioner {
       ctx.log('info', `kiln.json: ${template.agents.length} agent(s): ${template.agents.map((a) => a.name).join(', ') || 'none'}`);
       return { resources: this.#resources(template, req, { agents: true, home: SANDBOX_HOME }) };
     }
+    if (req.dry_run) {
+      // Plan only: what the transition would leave, without touching a process or a directory.
+      ctx.log('info', `Dry run: nothing is ${req.phase === 'start' ? 'started' : req.phase === 'stop' ? 'stopped' : 'removed'}`);
+      return { resources: req.phase === 'delete' ? [] : this.#resources(template, req, { agents: req.phase === 'start', home: SANDBOX_HOME }) };
+    }
     let state = parseState(req.state);
     try {
       state ??= this.#freshState(req);

@@ -43,6 +43,8 @@ export interface AcquiredWorkspaceBuild {
   parameter_values: ParameterValue[];
   /** Delete without running the provisioner: resources are left in place. */
   orphan: boolean;
+  /** Plan only: report the resources the transition would leave; change nothing, keep the state. */
+  dry_run: boolean;
   metadata: ProvisionMetadata;
 }
 
