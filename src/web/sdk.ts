@@ -1,7 +1,7 @@
 // The dashboard's only door to the rest of kiln: the SDK, re-exported. Nothing else under src/ is imported.
 export { KilnClient } from '../sdk/client.js';
 export { SdkError, isSdkError } from '../sdk/errors.js';
-export type { ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus, LogLevel } from '../sdk/types/provisionerJobs.js';
+export type { MatchedProvisioners, ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus, LogLevel } from '../sdk/types/provisionerJobs.js';
 export type { Template, TemplateVersion } from '../sdk/types/templates.js';
 export type { Organization, User } from '../sdk/types/users.js';
 export type {

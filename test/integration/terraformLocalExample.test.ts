@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Workspace } from '../../src/sdk/types/workspaces.js';
 import { expectApiError } from '../harness/expect.js';
-import { freePort, isRunning, latestAgent } from '../harness/local.js';
+import { freePort, isRunning, killAll, latestAgent } from '../harness/local.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { waitForBuild } from '../harness/templates.js';
 import { coderProviderOrSkip, createTerraformVersion } from '../harness/terraform.js';
@@ -28,6 +28,8 @@ describe('examples/terraform-local (needs kiln\'s coder provider)', { skip: SKIP
     scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-tf-local-'));
   });
   after(async () => {
+    // The agent and the app it started carry the server URL in their environment: end them whatever the test left.
+    if (srv) await killAll(`CODER_AGENT_URL=${srv.url}`);
     await srv?.close();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
