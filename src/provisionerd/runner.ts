@@ -99,7 +99,8 @@ export class JobRunner {
         throw new Error(`unpack template archive: ${coerceError(e).message}`);
       });
       for (const s of extracted.skipped) this.#log('provisioner_daemon', 'warn', `${s.path}: ${s.reason}`, 'Setting up');
-      const phase: Phase = build ? build.transition : 'import';
+      // A template version dry run plans the `start` of a would-be workspace.
+      const phase: Phase = build ? build.transition : job.template_dry_run ? 'start' : 'import';
       this.#marker(PHASE_STAGE[phase]);
       return await this.#provision(phase, dir);
     } finally {
@@ -115,15 +116,16 @@ export class JobRunner {
     if (this.#abort.signal.aborted) return this.#stopped();
     const build = job.workspace_build;
     const imp = job.template_import;
+    const dry = job.template_dry_run;
     const stage = PHASE_STAGE[phase];
     const run = provisioner.provision(
       {
         phase,
         directory,
         state: build?.state ?? EMPTY,
-        parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
-        dry_run: build?.dry_run === true,
-        metadata: build?.metadata ?? {
+        parameters: build?.parameter_values ?? dry?.parameter_values ?? imp?.parameter_values ?? [],
+        dry_run: build?.dry_run === true || !!dry,
+        metadata: build?.metadata ?? dry?.metadata ?? {
           access_url: imp?.metadata.access_url ?? '',
           template_name: imp?.metadata.template_name ?? '',
           template_version: imp?.metadata.template_version ?? '',
@@ -176,7 +178,9 @@ export class JobRunner {
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
-              : { job_id: job.job_id, template_import: { start_resources: resources, stop_resources: outcome.result.stop_resources } },
+              : job.type === 'template_version_dry_run'
+                ? { job_id: job.job_id, template_dry_run: { resources } }
+                : { job_id: job.job_id, template_import: { start_resources: resources, stop_resources: outcome.result.stop_resources } },
           );
         } else {
           await o.client.failJob({

@@ -1,8 +1,9 @@
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
-import type { ProvisionerDaemon, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog } from './types/provisionerJobs.js';
 import type {
   CreateTemplateRequest,
+  CreateTemplateVersionDryRunRequest,
   CreateTemplateVersionRequest,
   Template,
   TemplateVersion,
@@ -111,6 +112,14 @@ export class KilnClient {
     followJsonLines<ProvisionerJobLog>(this.http, `/api/v2/templateversions/${enc(id)}/logs`, opts);
   templateVersionResources = (id: string) => this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/resources`);
   cancelTemplateVersion = (id: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/cancel`);
+  createTemplateVersionDryRun = (id: string, req: CreateTemplateVersionDryRunRequest = {}) =>
+    this.http.json<ProvisionerJob>('POST', `/api/v2/templateversions/${enc(id)}/dry-run`, { body: req });
+  templateVersionDryRun = (id: string, jobId: string) => this.http.json<ProvisionerJob>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}`);
+  templateVersionDryRunResources = (id: string, jobId: string) =>
+    this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/resources`);
+  templateVersionDryRunLogs = (id: string, jobId: string, q: LogQuery = {}) =>
+    this.http.json<ProvisionerJobLog[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/logs`, { query: q as Query });
+  cancelTemplateVersionDryRun = (id: string, jobId: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/cancel`);
   createTemplate = (org: string, req: CreateTemplateRequest) => this.http.json<Template>('POST', `/api/v2/organizations/${enc(org)}/templates`, { body: req });
   templates = (org: string) => this.http.json<Template[]>('GET', `/api/v2/organizations/${enc(org)}/templates`);
   templateByName = (org: string, name: string) => this.http.json<Template>('GET', `/api/v2/organizations/${enc(org)}/templates/${enc(name)}`);

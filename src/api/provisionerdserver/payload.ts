@@ -1,5 +1,5 @@
 import { getFileByID } from '../../db/queries/files.js';
-import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
+import type { ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
 import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
@@ -79,6 +79,37 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         template_version_name: v.template_version_name,
         parameter_values: await resolveParameters(ctx, scopes),
         metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name, template_id: v.template_id ?? undefined },
+      },
+    };
+  }
+
+  if (job.type === 'template_version_dry_run') {
+    const input = job.input as unknown as TemplateVersionDryRunJobInput;
+    const v = await getImportJobTarget(ctx.pool, input.template_version_id);
+    if (!v) throw new InvalidJobError(`get template version: version ${input.template_version_id} not found`);
+    const scopes: { scope: ParameterValueRow['scope']; scopeId: string }[] = [{ scope: 'import_job', scopeId: v.import_job_id }];
+    if (v.template_id) scopes.push({ scope: 'template', scopeId: v.template_id });
+    // The request's values override the version's and the template's defaults.
+    const given = new Map((await resolveParameters(ctx, scopes)).map((p) => [p.name, p]));
+    for (const p of input.parameter_values ?? []) given.set(p.name, p);
+    return {
+      ...base,
+      type: 'template_version_dry_run',
+      template_dry_run: {
+        template_version_id: v.template_version_id,
+        parameter_values: [...given.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        metadata: {
+          access_url: accessUrl,
+          workspace_transition: 'start',
+          workspace_name: input.workspace_name,
+          workspace_owner: initiator.username,
+          workspace_owner_email: initiator.email,
+          workspace_id: '',
+          workspace_owner_id: initiator.id,
+          template_name: v.template_name ?? '',
+          template_version: v.template_version_name,
+          template_id: v.template_id ?? undefined,
+        },
       },
     };
   }

@@ -9,6 +9,7 @@ import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
 import { templateRoutes } from './templates.js';
+import { templateVersionDryRunRoutes } from './templateVersionDryRun.js';
 import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
@@ -23,6 +24,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await organizationRoutes(app, ctx);
   await fileRoutes(app, ctx);
   await templateVersionRoutes(app, ctx);
+  await templateVersionDryRunRoutes(app, ctx);
   await templateRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);

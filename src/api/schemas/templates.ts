@@ -65,6 +65,27 @@ export const createTemplateVersionBody = {
   required: ['storage_method', 'file_id', 'provisioner'],
 };
 
+/** A dry run's legacy parameters reach the provisioner directly: only values with a destination make sense. */
+export const createDryRunBody = {
+  type: 'object',
+  properties: {
+    workspace_name: str,
+    parameter_values: {
+      type: ['array', 'null'],
+      items: {
+        type: 'object',
+        properties: {
+          name: str,
+          source_value: str,
+          source_scheme: { type: 'string', enum: ['data'] },
+          destination_scheme: { type: 'string', enum: ['environment_variable', 'provisioner_variable'] },
+        },
+        required: ['name', 'source_value', 'destination_scheme'],
+      },
+    },
+  },
+};
+
 export const createTemplateBody = {
   type: 'object',
   properties: {

@@ -55,7 +55,14 @@ export interface AcquiredTemplateImport {
   metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version' | 'template_id'>;
 }
 
-export type AcquiredJobType = 'workspace_build' | 'template_version_import';
+/** A template version dry run: a plan of the `start` of a workspace that does not exist. */
+export interface AcquiredTemplateDryRun {
+  template_version_id: string;
+  parameter_values: ParameterValue[];
+  metadata: ProvisionMetadata;
+}
+
+export type AcquiredJobType = 'workspace_build' | 'template_version_import' | 'template_version_dry_run';
 
 export interface AcquiredJob {
   job_id: string;
@@ -69,6 +76,7 @@ export interface AcquiredJob {
   template_source_archive: Uint8Array;
   workspace_build?: AcquiredWorkspaceBuild;
   template_import?: AcquiredTemplateImport;
+  template_dry_run?: AcquiredTemplateDryRun;
 }
 
 export interface JobLog {
@@ -143,6 +151,7 @@ export interface CompleteJobRequest {
   job_id: string;
   workspace_build?: { state: Uint8Array; resources: ProvisionedResource[] };
   template_import?: { start_resources: ProvisionedResource[]; stop_resources?: ProvisionedResource[] };
+  template_dry_run?: { resources: ProvisionedResource[] };
 }
 
 export interface FailJobRequest {

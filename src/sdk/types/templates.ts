@@ -46,6 +46,12 @@ export interface TemplateVersion {
   matched_provisioners?: MatchedProvisioners;
 }
 
+/** `POST /templateversions/{id}/dry-run`: a plan of a would-be workspace's `start`. */
+export interface CreateTemplateVersionDryRunRequest {
+  workspace_name?: string;
+  parameter_values?: { name: string; source_value: string; source_scheme?: 'data'; destination_scheme: 'environment_variable' | 'provisioner_variable' }[] | null;
+}
+
 export interface CreateTemplateVersionRequest {
   /** Generated (`adjective_noun` plus a digit) when absent. Unique within the template. */
   name?: string;
