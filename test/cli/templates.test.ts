@@ -40,6 +40,15 @@ describe('kiln templates', () => {
     assert.equal((await kiln(['templates', 'init', 'x', '--provisioner', 'chef'])).code, 2);
   });
 
+  it('init --provisioner terraform writes examples/terraform-local; push picks terraform for *.tf files', async () => {
+    const r = await kiln(['templates', 'init', 'tf', '--provisioner', 'terraform']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Wrote a terraform template to tf: main\.tf, README\.md\.$/m);
+    const example = await readFile(new URL('../../examples/terraform-local/main.tf', import.meta.url), 'utf8');
+    assert.equal(await readFile(path.join(s.tmp, 'tf', 'main.tf'), 'utf8'), example);
+    assert.match(await readFile(path.join(s.tmp, 'tf', 'README.md'), 'utf8'), /Terraform runs template code on the daemon's host/);
+  });
+
   it('push names the template after the directory, and the example builds', async () => {
     const r = await kiln(['templates', 'push', '-d', 'starter']);
     assert.equal(r.code, 0, r.stderr);
