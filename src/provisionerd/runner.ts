@@ -99,7 +99,8 @@ export class JobRunner {
         throw new Error(`unpack template archive: ${coerceError(e).message}`);
       });
       for (const s of extracted.skipped) this.#log('provisioner_daemon', 'warn', `${s.path}: ${s.reason}`, 'Setting up');
-      const phase: Phase = build ? build.transition : 'import';
+      // A template version dry run plans the `start` of a would-be workspace.
+      const phase: Phase = build ? build.transition : job.template_dry_run ? 'start' : 'import';
       this.#marker(PHASE_STAGE[phase]);
       return await this.#provision(phase, dir);
     } finally {
@@ -115,16 +116,23 @@ export class JobRunner {
     if (this.#abort.signal.aborted) return this.#stopped();
     const build = job.workspace_build;
     const imp = job.template_import;
+    const dry = job.template_dry_run;
     const stage = PHASE_STAGE[phase];
     const run = provisioner.provision(
       {
         phase,
         directory,
         state: build?.state ?? EMPTY,
-        parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
+        parameters: build?.parameter_values ?? dry?.parameter_values ?? imp?.parameter_values ?? [],
         richParameters: build?.rich_parameter_values ?? [],
         variables: build?.variable_values ?? imp?.variable_values ?? [],
-        metadata: build?.metadata ?? { access_url: imp?.metadata.access_url ?? '', template_name: imp?.metadata.template_name ?? '', template_version: imp?.metadata.template_version ?? '' },
+        dry_run: build?.dry_run === true || !!dry,
+        metadata: build?.metadata ?? dry?.metadata ?? {
+          access_url: imp?.metadata.access_url ?? '',
+          template_name: imp?.metadata.template_name ?? '',
+          template_version: imp?.metadata.template_version ?? '',
+          template_id: imp?.metadata.template_id,
+        },
       },
       {
         signal: this.#abort.signal,
@@ -167,20 +175,26 @@ export class JobRunner {
       try {
         if (outcome.ok) {
           const resources = outcome.result.resources;
-          const state = outcome.result.state ?? EMPTY;
+          // A dry run changes nothing: the build keeps the state it started from, whatever the provisioner says.
+          const state = job.workspace_build?.dry_run ? job.workspace_build.state : (outcome.result.state ?? EMPTY);
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
-              : {
-                  job_id: job.job_id,
-                  template_import: { start_resources: resources, rich_parameters: outcome.result.parameters ?? [], variables: outcome.result.variables ?? [] },
-                },
+              : job.type === 'template_version_dry_run'
+                ? { job_id: job.job_id, template_dry_run: { resources } }
+                : { job_id: job.job_id, template_import: {
+                      start_resources: resources,
+                      stop_resources: outcome.result.stop_resources,
+                      rich_parameters: outcome.result.parameters ?? [],
+                      variables: outcome.result.variables ?? [],
+                    },
+                  },
           );
         } else {
           await o.client.failJob({
             job_id: job.job_id,
             error: outcome.error || 'The provisioner failed without an error message.',
-            workspace_build: job.type === 'workspace_build' ? { state: outcome.state } : undefined,
+            workspace_build: job.type === 'workspace_build' && !job.workspace_build?.dry_run ? { state: outcome.state } : undefined,
           });
         }
         o.logger.info({ job_id: job.job_id, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'job finished');

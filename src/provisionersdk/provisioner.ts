@@ -51,6 +51,11 @@ export interface ProvisionRequest {
   /** Template variable values (imports and builds). */
   variables?: VariableValue[];
   metadata: ProvisionMetadata;
+  /**
+   * Plan only (a dry-run build or a template version dry run): report what would be created and change nothing; the
+   * result's state is ignored.
+   */
+  dry_run?: boolean;
 }
 
 export interface ProvisionContext {
@@ -100,7 +105,10 @@ export interface Resource {
 }
 
 export interface ProvisionResult {
+  /** For an import, what the `start` transition creates. */
   resources: Resource[];
+  /** For an import, what the `stop` transition leaves (Coder plans both); absent means none. */
+  stop_resources?: Resource[];
   /** The new state; omitted means "no state" on success, and "keep the build's state" on failure. */
   state?: Uint8Array;
   /** Set when the phase failed; the daemon fails the job with it. */

@@ -2,9 +2,10 @@ import type { AppHostResponse } from './apps.js';
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
 import type { TemplateVersionParameter, TemplateVersionVariable, WorkspaceBuildParameter } from './types/parameters.js';
-import type { ProvisionerDaemon, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog } from './types/provisionerJobs.js';
 import type {
   CreateTemplateRequest,
+  CreateTemplateVersionDryRunRequest,
   CreateTemplateVersionRequest,
   Template,
   TemplateVersion,
@@ -118,6 +119,14 @@ export class KilnClient {
   templateVersionRichParameters = (id: string) => this.http.json<TemplateVersionParameter[]>('GET', `/api/v2/templateversions/${enc(id)}/rich-parameters`);
   templateVersionVariables = (id: string) => this.http.json<TemplateVersionVariable[]>('GET', `/api/v2/templateversions/${enc(id)}/variables`);
   workspaceBuildParameters = (id: string) => this.http.json<WorkspaceBuildParameter[]>('GET', `/api/v2/workspacebuilds/${enc(id)}/parameters`);
+  createTemplateVersionDryRun = (id: string, req: CreateTemplateVersionDryRunRequest = {}) =>
+    this.http.json<ProvisionerJob>('POST', `/api/v2/templateversions/${enc(id)}/dry-run`, { body: req });
+  templateVersionDryRun = (id: string, jobId: string) => this.http.json<ProvisionerJob>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}`);
+  templateVersionDryRunResources = (id: string, jobId: string) =>
+    this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/resources`);
+  templateVersionDryRunLogs = (id: string, jobId: string, q: LogQuery = {}) =>
+    this.http.json<ProvisionerJobLog[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/logs`, { query: q as Query });
+  cancelTemplateVersionDryRun = (id: string, jobId: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/cancel`);
   createTemplate = (org: string, req: CreateTemplateRequest) => this.http.json<Template>('POST', `/api/v2/organizations/${enc(org)}/templates`, { body: req });
   templates = (org: string) => this.http.json<Template[]>('GET', `/api/v2/organizations/${enc(org)}/templates`);
   templateByName = (org: string, name: string) => this.http.json<Template>('GET', `/api/v2/organizations/${enc(org)}/templates/${enc(name)}`);

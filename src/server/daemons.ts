@@ -9,6 +9,8 @@ import type { Logger } from '../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../provisionerd/daemon.js';
 import { EchoProvisioner } from '../provisioners/echo/echo.js';
 import { LocalProvisioner, type LocalProvisionerOptions } from '../provisioners/local/local.js';
+import { TerraformProvisioner } from '../provisioners/terraform/terraform.js';
+import type { TerraformBinary } from '../provisioners/terraform/binary.js';
 import type { Provisioner } from '../provisionersdk/provisioner.js';
 
 /** How often built-in daemons refresh `last_seen_at`. */
@@ -19,10 +21,16 @@ export interface BuiltinDaemonsOptions {
   logger: Logger;
   /** Provisioners by type; default: echo, and local when `dataDir` is given. */
   provisioners?: Record<string, Provisioner>;
-  /** The server's data dir: the local provisioner keeps workspaces under it. */
+  /** The server's data dir: the local provisioner keeps workspaces under it, terraform its plugin cache. */
   dataDir?: string;
   /** Settings of the local provisioner (its sandbox, the agent socket it binds into workspaces). */
   local?: Pick<LocalProvisionerOptions, 'agentSocketDir' | 'sandbox'>;
+  /** The terraform binary found at start-up: the daemons offer `terraform` when it is usable. */
+  terraform?: TerraformBinary;
+  /** Resolve coder/coder from the Terraform registry instead of kiln's own provider. */
+  terraformRegistryProvider?: boolean;
+  /** Between SIGINT and SIGKILL when a terraform job is canceled (default 30 s). */
+  terraformCancelGraceMs?: number;
   /** Daemon tuning (heartbeat, batching), for tests. */
   daemon?: Partial<Omit<DaemonOptions, 'client' | 'provisioners'>>;
   /** The slow poll behind the job-posted notification (default 5 s). */
@@ -43,7 +51,7 @@ export interface BuiltinDaemons {
  * an in-process client.
  */
 export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsOptions): Promise<BuiltinDaemons> {
-  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o.dataDir, o.local);
+  const provisioners = o.provisioners ?? defaultProvisioners(ctx, o);
   const started: { id: string; name: string; daemon: ProvisionerDaemon; client: InProcessProvisionerdClient }[] = [];
   const host = os.hostname();
   try {
@@ -89,10 +97,21 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
 /** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */
 const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kiln.js');
 
-function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined, local: BuiltinDaemonsOptions['local']): Record<string, Provisioner> {
+function defaultProvisioners(ctx: ServerContext, o: BuiltinDaemonsOptions): Record<string, Provisioner> {
   const out: Record<string, Provisioner> = { echo: new EchoProvisioner() };
+  const { dataDir } = o;
   if (dataDir) {
-    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'], ...local });
+    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'], ...o.local });
+    if (o.terraform?.ok) {
+      out.terraform = new TerraformProvisioner({
+        terraform: o.terraform.path,
+        pluginCacheDir: path.join(dataDir, 'terraform', 'plugin-cache'),
+        accessUrl: ctx.options.accessUrl,
+        useRegistry: o.terraformRegistryProvider,
+        cancelGraceMs: o.terraformCancelGraceMs,
+        nodePath: process.execPath,
+      });
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { getUserCount } from '../db/queries/users.js';
 import type { LogLevel, Logger } from '../lib/logger.js';
 import { kilnVersion } from '../lib/version.js';
 import { isRoot, workspaceGroup } from '../provisioners/local/identity.js';
+import { findTerraform, type TerraformBinary } from '../provisioners/terraform/binary.js';
 
 import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
@@ -27,6 +28,14 @@ export interface ServerConfig {
   maxFileBytes: number;
   jobHangTimeoutMs: number;
   jobPendingTimeoutMs: number;
+  /** `--terraform-path`: the terraform binary (default: `terraform` on PATH); terraform is off when none (≥ 1.3) is found. */
+  terraformPath?: string;
+  /** `--terraform-registry-provider`: templates get coder/coder from the registry, not kiln's own provider. */
+  terraformRegistryProvider?: boolean;
+  /** Between SIGINT and SIGKILL when a terraform job is canceled (default 30 s). */
+  terraformCancelGraceMs?: number;
+  /** Where `terraform` is looked for when no path is given (default: $PATH); a seam for tests. */
+  terraformSearchPath?: string;
   /** Reported by /buildinfo and the daemons (default: package.json's). */
   version?: string;
   /** `--local-unsandboxed`: local workspaces run without a sandbox (development only; every build warns). */
@@ -58,6 +67,8 @@ export interface RunningServer {
   url: string;
   /** The built-in provisioner daemons (`--provisioner-daemons`). */
   daemons: BuiltinDaemons;
+  /** The terraform binary the daemons use, or why terraform is off. */
+  terraform: TerraformBinary;
   /** Whether the first user exists yet (the CLI prints how to create it when not). */
   hasUsers(): Promise<boolean>;
   /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
@@ -89,6 +100,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     agentSocket: { dir: path.join(cfg.dataDir, 'agent-api'), gid: isRoot() ? await workspaceGroup().catch(() => undefined) : undefined },
   });
   let daemons: BuiltinDaemons;
+  const terraform = await findTerraform(cfg.terraformPath, cfg.terraformSearchPath ?? process.env.PATH);
   try {
     daemons = await startBuiltinDaemons(api.ctx, {
       count: cfg.provisionerDaemons,
@@ -97,6 +109,9 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       pollMs: cfg.daemonPollMs,
       dataDir: cfg.dataDir,
       local: { agentSocketDir: api.agentSocket?.bindDir, sandbox: cfg.localUnsandboxed ? 'none' : 'required' },
+      terraform,
+      terraformRegistryProvider: cfg.terraformRegistryProvider,
+      terraformCancelGraceMs: cfg.terraformCancelGraceMs,
     });
   } catch (e) {
     await api.close();
@@ -109,6 +124,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     api,
     url: api.url,
     daemons,
+    terraform,
     hasUsers: async () => (await getUserCount(api.ctx.pool)) > 0,
     close: () =>
       (closing ??= (async () => {

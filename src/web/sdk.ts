@@ -2,7 +2,7 @@
 export { KilnClient } from '../sdk/client.js';
 export { SdkError, isSdkError } from '../sdk/errors.js';
 export { appSubdomainUrl } from '../sdk/apps.js';
-export type { ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus, LogLevel } from '../sdk/types/provisionerJobs.js';
+export type { MatchedProvisioners, ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus, LogLevel } from '../sdk/types/provisionerJobs.js';
 export type { Template, TemplateVersion } from '../sdk/types/templates.js';
 export type { Organization, User } from '../sdk/types/users.js';
 export type {

@@ -212,9 +212,11 @@ describe('kiln server process', () => {
     const dataDir = await tmp('kiln-proc-ext-');
     const cluster = await startEmbeddedPostgres({ dataDir: pgDir, logger: createLogger('silent'), ephemeral: true });
     try {
-      const k = startKiln(['--postgres-url', cluster.url, '--data-dir', dataDir, '--provisioner-daemons', '0']);
+      const k = startKiln(['--postgres-url', cluster.url, '--data-dir', dataDir, '--provisioner-daemons', '0', '--terraform-path', '/nonexistent/terraform']);
       const url = await waitHealthy(k);
       assert.match(k.output(), /data: external PostgreSQL/);
+      // No usable terraform: the server says terraform is off, and why.
+      assert.match(k.output(), /^terraform: off \(\/nonexistent\/terraform version failed: .*\)/m);
       const created = await request(url, 'POST', '/api/v2/users/first', { json: { email: 'ext@example.com', username: 'ext', password: 'a-long-password' } });
       assert.equal(created.status, 201, created.text);
       assert.deepEqual(await stop(k), { code: 0, signal: null }, k.output());

@@ -52,6 +52,8 @@ export interface InsertBuildParams {
   /** The state the build starts from: the previous build's unless the caller replaced it. */
   state: Buffer | null;
   orphan: boolean;
+  /** `dry_run` of the request: the provisioner plans without applying; the build keeps the state it starts from. */
+  dryRun?: boolean;
   parameterValues: CreateParameterRequest[];
   /** Rich parameter values of the request; resolved against the version's parameters and the previous build. */
   richParameterValues?: { name: string; value: string }[] | null;
@@ -94,7 +96,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     initiatorId: p.initiatorId,
     provisioner: templateFileJob.provisioner,
     type: 'workspace_build',
-    input: { workspace_build_id: buildId, dry_run: false, ...(p.orphan ? { orphan: true } : {}) },
+    input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
     fileId: templateFileJob.file_id,
     tags: mutateTags(p.workspace.owner_id, p.importTags),
   });

@@ -12,6 +12,7 @@ import { buildStatus, convertProvisionerJob } from '../convert/provisionerJobs.j
 import { rfc3339 } from '../convert/time.js';
 import { convertResourceTree, withSubdomainNames } from '../convert/workspaceResources.js';
 import { errors } from '../http/errors.js';
+import { matchedProvisionersFor } from '../provisionerJobs/matched.js';
 
 /** A connected agent that has not refreshed its connection for two update periods counts as disconnected. */
 export function agentInactiveMs(ctx: ServerContext): number {
@@ -60,7 +61,11 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
     if (w) userIds.add(w.owner_id);
   }
   const pendingIds = jobs.filter((j) => !j.started_at && !j.completed_at).map((j) => j.id);
-  const [users, queue] = await Promise.all([getUsersByIDs(db, [...userIds]), getQueuePositions(db, pendingIds)]);
+  const [users, queue, matched] = await Promise.all([
+    getUsersByIDs(db, [...userIds]),
+    getQueuePositions(db, pendingIds),
+    matchedProvisionersFor(db, pendingIds, ctx.clock.now()),
+  ]);
   const jobMap = byId(jobs);
   const userMap = byId(users);
   const versionMap = byId(versions);
@@ -92,6 +97,7 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
       resources: withSubdomainNames(resources.get(b.job_id) ?? [], w.name, owner.username),
       status: buildStatus(wireJob.status, b.transition),
       daily_cost: b.daily_cost,
+      ...(matched.has(job.id) ? { matched_provisioners: matched.get(job.id) } : {}),
     };
   });
 }

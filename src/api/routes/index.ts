@@ -4,12 +4,14 @@ import type { Registry } from 'prom-client';
 import type { ServerContext } from '../context.js';
 
 import { applicationRoutes } from './applications.js';
+import { agentBinaryRoutes } from './agentBinary.js';
 import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { parameterRoutes } from './parameters.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
 import { templateRoutes } from './templates.js';
+import { templateVersionDryRunRoutes } from './templateVersionDryRun.js';
 import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
@@ -24,6 +26,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await organizationRoutes(app, ctx);
   await fileRoutes(app, ctx);
   await templateVersionRoutes(app, ctx);
+  await templateVersionDryRunRoutes(app, ctx);
   await templateRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
@@ -31,5 +34,6 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await provisionerDaemonRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
   await applicationRoutes(app, ctx);
+  await agentBinaryRoutes(app);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback
 }

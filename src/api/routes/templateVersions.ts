@@ -107,14 +107,14 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
         if (isUniqueViolation(e, 'template_versions_template_name') && body.name) throw versionNameConflict(body.name);
         throw e;
       }
-      return reply.code(201).send(await renderTemplateVersion(ctx.pool, version));
+      return reply.code(201).send(await renderTemplateVersion(ctx.pool, version, ctx.clock.now()));
     },
   );
 
   app.get<{ Params: { templateversion: string } }>(
     '/api/v2/templateversions/:templateversion',
     { onRequest: auth, schema: { tags, params: uuidParams('templateversion'), response: { 200: templateVersionSchema, ...errorResponses } } },
-    async (req) => renderTemplateVersion(ctx.pool, await readableTemplateVersion(ctx.pool, subjectOf(req), req.params.templateversion)),
+    async (req) => renderTemplateVersion(ctx.pool, await readableTemplateVersion(ctx.pool, subjectOf(req), req.params.templateversion), ctx.clock.now()),
   );
 
   app.patch<{ Params: { templateversion: string } }>(

@@ -150,6 +150,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       const customState = body.state !== undefined && body.state !== null;
       if ((customState || body.orphan) && !authz.canManageTemplates(s)) throw new ApiError(403, 'Only template managers may provide custom state');
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
+      if (body.orphan && body.dry_run) throw errors.badRequest('Orphan cannot be combined with dry_run: an orphan delete runs no provisioner.');
       if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
       const importTags = await checkImportSucceeded(ctx.pool, version);
       let build;
@@ -169,6 +170,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
             initiatorId: s.userId,
             state,
             orphan: !!body.orphan,
+            dryRun: body.dry_run === true,
             parameterValues: body.parameter_values ?? [],
             richParameterValues: body.rich_parameter_values,
             previousBuildId: previous?.id,

@@ -1,6 +1,7 @@
 // The shapes are defined once in the SDK; these names are what routes import.
 export {
   CreateTemplateRequest as createTemplateBody,
+  CreateTemplateVersionDryRunRequest as createDryRunBody,
   CreateTemplateVersionRequest as createTemplateVersionBody,
   Template as templateSchema,
   TemplateVersion as templateVersionSchema,

@@ -14,6 +14,7 @@ import { convertProvisionerJob } from '../convert/provisionerJobs.js';
 import { convertTemplate, convertTemplateVersion, type TemplateExtras } from '../convert/templates.js';
 import { convertUser } from '../convert/users.js';
 import { errors } from '../http/errors.js';
+import { matchedProvisionersFor } from '../provisionerJobs/matched.js';
 
 /** Build-time percentiles look at the last 30 days, so a template's slow past does not hide how it builds today. */
 const BUILD_STATS_WINDOW_MS = 30 * 24 * 3600_000;
@@ -46,7 +47,7 @@ export async function renderTemplate(ctx: ServerContext, db: Queryable, t: Templ
 }
 
 /** Versions to wire shape: each with its import job (queue position while pending) and its creator, batched. */
-export async function renderTemplateVersions(db: Queryable, versions: TemplateVersionRow[]): Promise<TemplateVersion[]> {
+export async function renderTemplateVersions(db: Queryable, versions: TemplateVersionRow[], now: Date = new Date()): Promise<TemplateVersion[]> {
   if (versions.length === 0) return [];
   const userIds = [...new Set(versions.map((v) => v.created_by))];
   const [jobs, users, memberships] = await Promise.all([
@@ -55,7 +56,7 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
     getMembershipsByUsers(db, userIds),
   ]);
   const pending = jobs.filter((j) => !j.started_at && !j.completed_at && !j.canceled_at).map((j) => j.id);
-  const queue = await getQueuePositions(db, pending);
+  const [queue, matched] = await Promise.all([getQueuePositions(db, pending), matchedProvisionersFor(db, pending, now)]);
   const jobById = new Map(jobs.map((j) => [j.id, j]));
   const userById = new Map(users.map((u) => [u.id, u]));
   return versions.map((v) => {
@@ -64,10 +65,12 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
     const user = userById.get(v.created_by);
     if (!user) throw errors.internal('Internal error on fetching user.');
     const orgIds = memberships.filter((m) => m.user_id === user.id).map((m) => m.organization_id);
-    return convertTemplateVersion(v, convertProvisionerJob(job, queue.get(job.id)), convertUser(user, orgIds));
+    const out = convertTemplateVersion(v, convertProvisionerJob(job, queue.get(job.id)), convertUser(user, orgIds));
+    const m = matched.get(job.id);
+    return m ? { ...out, matched_provisioners: m } : out;
   });
 }
 
-export async function renderTemplateVersion(db: Queryable, v: TemplateVersionRow): Promise<TemplateVersion> {
-  return (await renderTemplateVersions(db, [v]))[0] as TemplateVersion;
+export async function renderTemplateVersion(db: Queryable, v: TemplateVersionRow, now?: Date): Promise<TemplateVersion> {
+  return (await renderTemplateVersions(db, [v], now))[0] as TemplateVersion;
 }

@@ -1,5 +1,4 @@
-import { Agent } from '../../agent/agent.js';
-import { coerceError } from '../../lib/errors.js';
+import { agentEnv, runAgentUntilSignal } from '../../agent/process.js';
 import { createLogger, type LogLevel } from '../../lib/logger.js';
 import { parseCommand, type CommandSpec } from '../command.js';
 import { UsageError } from '../flags.js';
@@ -25,27 +24,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseCommand(io, argv, spec);
   if (!parsed) return 0;
   const socketPath = parsed.flags['agent-socket'] ? String(parsed.flags['agent-socket']) : undefined;
-  const url = process.env.KILN_AGENT_URL;
-  const token = process.env.KILN_AGENT_TOKEN;
-  if (!url) throw new UsageError('KILN_AGENT_URL must name the server (e.g. http://127.0.0.1:3000)');
-  if (!token) throw new UsageError('KILN_AGENT_TOKEN must hold the agent token');
+  const { url, token } = agentEnv(process.env);
+  if (!url) throw new UsageError('KILN_AGENT_URL (or CODER_AGENT_URL) must name the server (e.g. http://127.0.0.1:3000)');
+  if (!token) throw new UsageError('KILN_AGENT_TOKEN (or CODER_AGENT_TOKEN) must hold the agent token');
   const logger = createLogger((process.env.KILN_AGENT_LOG_LEVEL as LogLevel | undefined) ?? 'info', process.stderr);
-  const agent = new Agent({ url, token, socketPath, version: kilnVersion(), logger });
-  const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal: sig }, 'shutting down');
-      agent.shutdown().then(resolve, (e: unknown) => {
-        logger.error({ err: coerceError(e).message }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
-  void agent.start().catch((e: unknown) => logger.error({ err: coerceError(e).message }, 'startup failed'));
-  await stopped;
+  await runAgentUntilSignal({ url, token, socketPath, version: kilnVersion(), logger });
   return 0;
 }

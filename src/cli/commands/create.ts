@@ -4,6 +4,7 @@ import { UsageError } from '../flags.js';
 import { println, type CliIO } from '../io.js';
 import { findOrganization, findTemplate, parseWorkspaceRef } from '../lookup.js';
 import { collectBuildParameters, parameterFlags } from '../parameters.js';
+import { warnIfNoProvisioner } from '../noProvisioner.js';
 import { connect } from '../session.js';
 
 export const spec: CommandSpec = {
@@ -50,6 +51,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     parameter_values: legacy.length ? legacy : undefined,
     rich_parameter_values: rich.length ? rich : undefined,
   });
+  warnIfNoProvisioner(io.stderr, template.provisioner, ws.latest_build.matched_provisioners, `the build of "${ref}"`);
   const build = await watchBuild(io, client, ws.latest_build, ref);
   println(io.stdout, `Workspace "${ref}" is ${build.status} (build #${build.build_number}, template ${template.name}).`);
   return 0;

@@ -24,6 +24,8 @@ export const serverFlags: FlagSpec[] = [
   { name: 'local-unsandboxed', type: 'boolean', env: true, description: 'DEVELOPMENT ONLY: run local workspaces without a sandbox, with this server\'s full access to the machine (every build warns)' },
   { name: 'wildcard-access-url', type: 'string', env: true, placeholder: 'host', description: 'Apps are served on <app>--<agent>--<workspace>--<owner>.<host> (default: *.apps.localhost:<port of --address>)' },
   { name: 'enable-path-apps', type: 'boolean', env: true, description: "Also serve apps at /@<owner>/<workspace>.<agent>/apps/<app>/ on the dashboard's origin (single-user setups only)" },
+  { name: 'terraform-path', type: 'string', env: true, placeholder: 'path', description: 'The terraform binary (1.3+) for the terraform provisioner (default: terraform on PATH; off when none is found)' },
+  { name: 'terraform-registry-provider', type: 'boolean', env: true, description: 'Templates get coder/coder from the Terraform registry instead of kiln\'s built-in provider (needs network)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -80,6 +82,8 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     localUnsandboxed: flags['local-unsandboxed'] === true,
     wildcardAccessUrl: wildcard(flags['wildcard-access-url']),
     enablePathApps: flags['enable-path-apps'] === true,
+    terraformPath: flags['terraform-path'] ? String(flags['terraform-path']) : undefined,
+    terraformRegistryProvider: flags['terraform-registry-provider'] === true,
   };
 }
 
@@ -134,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!signals.received) {
       const url = server.api.ctx.options.accessUrl;
       console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
+      const tf = server.terraform;
+      console.log(tf.ok ? `terraform: on (${tf.version}, ${tf.path})` : `terraform: off (${tf.reason}; templates with provisioner "terraform" will wait for an external daemon)`);
       console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
       if (cfg.dev) await (await import('./serverDev.js')).setupDevEnvironment(server.url, logger);
       else if (!(await server.hasUsers())) {

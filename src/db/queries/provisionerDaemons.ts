@@ -56,3 +56,32 @@ export async function getProvisionerDaemonsByOrganization(
   );
   return rows;
 }
+
+export interface MatchedProvisionersRow {
+  job_id: string;
+  count: number;
+  available: number;
+  most_recently_seen: Date | null;
+}
+
+/**
+ * For each job, the registered daemons that could acquire it (same rule as acquireProvisionerJob: the provisioner is
+ * one they offer, every tag the job requires is theirs, and they serve its organization or every one); `available`
+ * counts those whose heartbeat is newer than `seenSince`.
+ */
+export async function getMatchedProvisioners(db: Queryable, jobIds: string[], seenSince: Date): Promise<Map<string, MatchedProvisionersRow>> {
+  if (jobIds.length === 0) return new Map();
+  const { rows } = await db.query<MatchedProvisionersRow>(
+    `SELECT j.id AS job_id, count(d.id)::int AS count,
+            (count(d.id) FILTER (WHERE d.last_seen_at > $2))::int AS available,
+            max(d.last_seen_at) AS most_recently_seen
+     FROM provisioner_jobs j
+     LEFT JOIN provisioner_daemons d
+       ON j.provisioner = ANY(d.provisioners) AND j.tags <@ d.tags
+      AND (d.organization_id IS NULL OR d.organization_id = j.organization_id)
+     WHERE j.id = ANY($1::uuid[])
+     GROUP BY j.id`,
+    [jobIds, seenSince],
+  );
+  return new Map(rows.map((r) => [r.job_id, r]));
+}

@@ -29,11 +29,18 @@ export interface ProvisionerJobRow {
  */
 export interface WorkspaceBuildJobInput {
   workspace_build_id: string;
-  dry_run: false;
+  /** Plan only: the build reports what it would create and keeps the state it started from. */
+  dry_run: boolean;
   orphan?: boolean;
 }
 export interface TemplateVersionImportJobInput {
   template_version_id: string;
+}
+/** A template version dry run: the workspace it pretends to build, and its legacy parameter values. */
+export interface TemplateVersionDryRunJobInput {
+  template_version_id: string;
+  workspace_name: string;
+  parameter_values: { name: string; value: string; destination_scheme: 'environment_variable' | 'provisioner_variable' }[];
 }
 
 export interface InsertProvisionerJobParams {
@@ -43,7 +50,7 @@ export interface InsertProvisionerJobParams {
   initiatorId: string;
   provisioner: string;
   type: ProvisionerJobType;
-  input: WorkspaceBuildJobInput | TemplateVersionImportJobInput | Record<string, unknown>;
+  input: WorkspaceBuildJobInput | TemplateVersionImportJobInput | TemplateVersionDryRunJobInput | Record<string, unknown>;
   fileId: string;
   tags: Record<string, string>;
 }

@@ -75,6 +75,11 @@ export class LocalProvisioner implements Provisioner {
       ctx.log('info', `kiln.json: ${template.agents.length} agent(s): ${template.agents.map((a) => a.name).join(', ') || 'none'}`);
       return { resources: this.#resources(template, req, { agents: true, home: SANDBOX_HOME }), parameters: template.richParameters };
     }
+    if (req.dry_run) {
+      // Plan only: what the transition would leave, without touching a process or a directory.
+      ctx.log('info', `Dry run: nothing is ${req.phase === 'start' ? 'started' : req.phase === 'stop' ? 'stopped' : 'removed'}`);
+      return { resources: req.phase === 'delete' ? [] : this.#resources(template, req, { agents: req.phase === 'start', home: SANDBOX_HOME }) };
+    }
     const id = req.metadata.workspace_id ?? '';
     if (!UUID.test(id)) return fail(ctx, `the job names no valid workspace id ("${id}"): cannot locate the workspace`);
     if (!this.#sandboxed) ctx.log('warn', 'UNSANDBOXED: this server runs with --local-unsandboxed (development only): the workspace runs as the server\'s user with full access to this machine and its network');

@@ -4,7 +4,7 @@
  * - provisioner daemon: a process that acquires jobs, one at a time, and runs them with a provisioner plugin.
  * - provisioner: the plugin that does the work (echo, local, terraform).
  */
-import { Arr, Bool, Int, Obj, Opt, Str, StringEnum, StringMap, Time, Uuid, type Static } from './wire.js';
+import { Arr, Bool, Int, Nullable, Obj, Opt, Str, StringEnum, StringMap, Time, Uuid, type Static } from './wire.js';
 
 export const PROVISIONER_JOB_STATUSES = ['pending', 'running', 'succeeded', 'canceling', 'canceled', 'failed'] as const;
 export const ProvisionerJobStatus = StringEnum(PROVISIONER_JOB_STATUSES);
@@ -33,6 +33,14 @@ export const ProvisionerJob = Obj({
   logs_overflowed: Opt(Bool()),
 });
 export type ProvisionerJob = Static<typeof ProvisionerJob>;
+
+/**
+ * How many provisioner daemons could run a job (later Coder's `matched_provisioners`): `count` registered daemons offer
+ * its provisioner and tags, `available` of them were seen recently, `most_recently_seen` is the latest of their
+ * heartbeats (null when none). Present on builds and template versions while their job is pending.
+ */
+export const MatchedProvisioners = Obj({ count: Int(), available: Int(), most_recently_seen: Nullable(Time()) });
+export type MatchedProvisioners = Static<typeof MatchedProvisioners>;
 
 export const ProvisionerJobLog = Obj({
   id: Int(),

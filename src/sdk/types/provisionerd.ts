@@ -30,6 +30,8 @@ export interface ProvisionMetadata {
   workspace_owner_id: string;
   template_name: string;
   template_version: string;
+  template_id?: string;
+  workspace_build_id?: string;
 }
 
 export interface AcquiredWorkspaceBuild {
@@ -45,6 +47,8 @@ export interface AcquiredWorkspaceBuild {
   variable_values?: VariableValueWithSensitivity[];
   /** Delete without running the provisioner: resources are left in place. */
   orphan: boolean;
+  /** Plan only: report the resources the transition would leave; change nothing, keep the state. */
+  dry_run: boolean;
   metadata: ProvisionMetadata;
 }
 
@@ -54,7 +58,7 @@ export interface AcquiredTemplateImport {
   parameter_values: ParameterValue[];
   /** The values the version was created with (`user_variable_values`, or the previous version's). */
   variable_values?: VariableValueWithSensitivity[];
-  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version'>;
+  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version' | 'template_id'>;
 }
 
 export interface VariableValueWithSensitivity {
@@ -93,7 +97,14 @@ export interface DeclaredVariable {
   sensitive?: boolean;
 }
 
-export type AcquiredJobType = 'workspace_build' | 'template_version_import';
+/** A template version dry run: a plan of the `start` of a workspace that does not exist. */
+export interface AcquiredTemplateDryRun {
+  template_version_id: string;
+  parameter_values: ParameterValue[];
+  metadata: ProvisionMetadata;
+}
+
+export type AcquiredJobType = 'workspace_build' | 'template_version_import' | 'template_version_dry_run';
 
 export interface AcquiredJob {
   job_id: string;
@@ -107,6 +118,7 @@ export interface AcquiredJob {
   template_source_archive: Uint8Array;
   workspace_build?: AcquiredWorkspaceBuild;
   template_import?: AcquiredTemplateImport;
+  template_dry_run?: AcquiredTemplateDryRun;
 }
 
 export interface JobLog {
@@ -186,6 +198,7 @@ export interface CompleteJobRequest {
     rich_parameters?: DeclaredRichParameter[];
     variables?: DeclaredVariable[];
   };
+  template_dry_run?: { resources: ProvisionedResource[] };
 }
 
 export interface FailJobRequest {

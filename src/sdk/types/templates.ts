@@ -1,4 +1,4 @@
-import { ProvisionerJob } from './provisionerJobs.js';
+import { MatchedProvisioners, ProvisionerJob } from './provisionerJobs.js';
 import { User } from './users.js';
 import { Arr, Bool, Int, LIMITS, Nullable, Obj, Opt, Req, Str, StringEnum, Time, Type, Uuid, type Static } from './wire.js';
 import { NameValuesRequest } from './parameters.js';
@@ -46,8 +46,32 @@ export const TemplateVersion = Obj({
   job: ProvisionerJob,
   readme: Str(),
   created_by: User,
+  /** While the import job is pending: the daemons that could run it. */
+  matched_provisioners: Opt(MatchedProvisioners),
 });
 export type TemplateVersion = Static<typeof TemplateVersion>;
+
+/** `POST /templateversions/{id}/dry-run`: a plan of a would-be workspace's `start`. */
+export const CreateTemplateVersionDryRunRequest = Req({
+  workspace_name: Opt(Str(LIMITS.name)),
+  parameter_values: Opt(
+    Type.Unsafe<{ name: string; source_value: string; source_scheme?: 'data'; destination_scheme: 'environment_variable' | 'provisioner_variable' }[] | null>({
+      type: ['array', 'null'],
+      maxItems: LIMITS.items,
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: LIMITS.name },
+          source_value: { type: 'string', maxLength: LIMITS.value },
+          source_scheme: { type: 'string', enum: ['data'] },
+          destination_scheme: { type: 'string', enum: ['environment_variable', 'provisioner_variable'] },
+        },
+        required: ['name', 'source_value', 'destination_scheme'],
+      },
+    }),
+  ),
+});
+export type CreateTemplateVersionDryRunRequest = Static<typeof CreateTemplateVersionDryRunRequest>;
 
 // Request bodies: unknown fields are ignored, as in Coder. Go clients send `null` for unset maps and pointers and the
 // zero UUID for an unset template_id, so those are accepted. Name rules are checked in the handlers, where each

@@ -5,7 +5,7 @@
  *   one provisioner job. A build's status is derived from its job's timestamps and its transition.
  * - provisioner state: opaque bytes the provisioner returns, carried from each build to the next.
  */
-import { ProvisionerJob } from './provisionerJobs.js';
+import { MatchedProvisioners, ProvisionerJob } from './provisionerJobs.js';
 import { Arr, Bool, Int, LIMITS, Nullable, Obj, Opt, Req, Str, StringEnum, StringMap, Time, Type, Uuid, type Static } from './wire.js';
 import { NameValuesRequest } from './parameters.js';
 
@@ -119,6 +119,8 @@ export const WorkspaceBuild = Obj({
   resources: Arr(WorkspaceResource),
   status: WorkspaceStatus,
   daily_cost: Int(),
+  /** While the build's job is pending: the daemons that could run it. */
+  matched_provisioners: Opt(MatchedProvisioners),
 });
 export type WorkspaceBuild = Static<typeof WorkspaceBuild>;
 

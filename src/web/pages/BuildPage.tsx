@@ -115,6 +115,34 @@ function BuildOutcome({ build }: { build: WorkspaceBuild }) {
   }
   if (job.status === 'pending') {
     const q = queueText(job);
+    const matched = build.matched_provisioners;
+    if (matched && matched.count === 0) {
+      // Nothing pending in silence: no daemon offers what this build needs, so it would wait until the pending timeout.
+      return (
+        <div className="alert alert-warning alert-outcome" role="alert" data-testid="build-no-provisioner">
+          <div className="alert-body">
+            <div className="alert-title">No provisioner daemon can run this build</div>
+            <div className="alert-detail">
+              None of the connected daemons offers this template's provisioner (with matching tags), so the build stays pending until one does
+              or the pending timeout fails it. For Terraform templates, install terraform 1.3+ where kiln server runs or start an external daemon.
+              See <Link to={paths.provisioners()}>Provisioners</Link>.
+            </div>
+          </div>
+        </div>
+      );
+    }
+    if (matched && matched.available === 0) {
+      return (
+        <div className="alert alert-warning alert-outcome" role="status" data-testid="build-no-provisioner">
+          <div className="alert-body">
+            <div className="alert-title">The daemons that can run this build have not been seen recently</div>
+            <div className="alert-detail">
+              Last seen: {matched.most_recently_seen ? <RelativeTime iso={matched.most_recently_seen} /> : 'never'}. See <Link to={paths.provisioners()}>Provisioners</Link>.
+            </div>
+          </div>
+        </div>
+      );
+    }
     return (
       <div className="alert alert-info alert-outcome" role="status" data-testid="build-pending">
         <div className="alert-body">
