@@ -3,6 +3,7 @@ import { getMembershipsByUsers } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
 import {
   getTemplateBuildTimeStats,
+  getTemplatesByIDs,
   getWorkspaceOwnerCountsByTemplateIDs,
   type TemplateRow,
   type TemplateVersionRow,
@@ -49,11 +50,14 @@ export async function renderTemplate(ctx: ServerContext, db: Queryable, t: Templ
 export async function renderTemplateVersions(db: Queryable, versions: TemplateVersionRow[]): Promise<TemplateVersion[]> {
   if (versions.length === 0) return [];
   const userIds = [...new Set(versions.map((v) => v.created_by))];
-  const [jobs, users, memberships] = await Promise.all([
+  const templateIds = [...new Set(versions.map((v) => v.template_id).filter((id): id is string => !!id))];
+  const [jobs, users, memberships, templates] = await Promise.all([
     getProvisionerJobsByIDs(db, versions.map((v) => v.job_id)),
     getUsersByIDs(db, userIds),
     getMembershipsByUsers(db, userIds),
+    getTemplatesByIDs(db, templateIds),
   ]);
+  const templateById = new Map(templates.map((t) => [t.id, t]));
   const pending = jobs.filter((j) => !j.started_at && !j.completed_at && !j.canceled_at).map((j) => j.id);
   const queue = await getQueuePositions(db, pending);
   const jobById = new Map(jobs.map((j) => [j.id, j]));
@@ -64,7 +68,8 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
     const user = userById.get(v.created_by);
     if (!user) throw errors.internal('Internal error on fetching user.');
     const orgIds = memberships.filter((m) => m.user_id === user.id).map((m) => m.organization_id);
-    return convertTemplateVersion(v, convertProvisionerJob(job, queue.get(job.id)), convertUser(user, orgIds));
+    const names = { templateVersionName: v.name, template: v.template_id ? templateById.get(v.template_id) : undefined };
+    return convertTemplateVersion(v, convertProvisionerJob(job, names, queue.get(job.id)), convertUser(user, orgIds));
   });
 }
 

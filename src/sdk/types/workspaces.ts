@@ -1,5 +1,9 @@
 import { ParameterValues, WorkspaceBuild } from './workspaceBuilds.js';
-import { Arr, Bool, Int, LIMITS, Obj, Opt, Req, Str, Time, Type, Uuid, type Static } from './wire.js';
+import { Arr, Bool, Int, LIMITS, Nullable, Obj, Opt, Req, Str, StringEnum, Time, Type, Uuid, type Static } from './wire.js';
+
+/** Healthy when every agent of the latest build is; `failing_agents` lists the ids of those that are not. */
+export const WorkspaceHealth = Obj({ healthy: Bool(), failing_agents: Arr(Uuid()) });
+export type WorkspaceHealth = Static<typeof WorkspaceHealth>;
 
 export const Workspace = Obj({
   id: Uuid(),
@@ -20,6 +24,21 @@ export const Workspace = Obj({
   ttl_ms: Opt(Int()),
   last_used_at: Time(),
   deleted: Bool(),
+  // Later-Coder fields: kiln's data where it has it, Coder's zero values where it has none (docs/compatibility.md).
+  owner_avatar_url: Str(),
+  organization_name: Str(),
+  template_active_version_id: Uuid(),
+  template_require_active_version: Bool(),
+  health: WorkspaceHealth,
+  automatic_updates: StringEnum(['always', 'never']),
+  allow_renames: Bool(),
+  favorite: Bool(),
+  deleting_at: Nullable(Time()),
+  dormant_at: Nullable(Time()),
+  next_start_at: Nullable(Time()),
+  latest_app_status: Type.Unsafe<null>({ type: 'null' }),
+  is_prebuild: Bool(),
+  template_use_classic_parameter_flow: Bool(),
 });
 export type Workspace = Static<typeof Workspace>;
 
