@@ -7,6 +7,7 @@ import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
+import { templateExtraRoutes } from './templateExtras.js';
 import { templateRoutes } from './templates.js';
 import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
@@ -14,6 +15,7 @@ import { webRoutes } from './web.js';
 import { workspaceAgentRoutes } from './workspaceAgents.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
+import { workspaceUpdateRoutes } from './workspaceUpdates.js';
 
 /** Every route of the API, registered in one place so a newcomer finds each endpoint's file from here. */
 export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
@@ -23,7 +25,9 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await fileRoutes(app, ctx);
   await templateVersionRoutes(app, ctx);
   await templateRoutes(app, ctx);
+  await templateExtraRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
+  await workspaceUpdateRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
-import { getMembershipsByUsers } from '../../db/queries/organizations.js';
+import { getMembershipsByUsers, getOrganizationsByIDs } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
 import {
   getTemplateBuildTimeStats,
@@ -23,11 +23,13 @@ const BUILD_STATS_WINDOW_MS = 30 * 24 * 3600_000;
 export async function renderTemplates(ctx: ServerContext, db: Queryable, templates: TemplateRow[]): Promise<Template[]> {
   if (templates.length === 0) return [];
   const ids = templates.map((t) => t.id);
-  const [creators, ownerCounts, stats] = await Promise.all([
+  const [creators, ownerCounts, stats, orgs] = await Promise.all([
     getUsersByIDs(db, [...new Set(templates.map((t) => t.created_by))]),
     getWorkspaceOwnerCountsByTemplateIDs(db, ids),
     getTemplateBuildTimeStats(db, ids, new Date(ctx.clock.now().getTime() - BUILD_STATS_WINDOW_MS)),
+    getOrganizationsByIDs(db, [...new Set(templates.map((t) => t.organization_id))]),
   ]);
+  const orgName = new Map(orgs.map((o) => [o.id, o.name]));
   const creatorName = new Map(creators.map((u) => [u.id, u.username]));
   const statsByTemplate = new Map<string, TemplateExtras['buildTimeStats']>();
   for (const r of stats) {
@@ -38,7 +40,7 @@ export async function renderTemplates(ctx: ServerContext, db: Queryable, templat
   return templates.map((t) => {
     const name = creatorName.get(t.created_by);
     if (name === undefined) throw errors.internal('Internal error fetching creator name.');
-    return convertTemplate(t, { createdByName: name, workspaceOwnerCount: ownerCounts.get(t.id) ?? 0, buildTimeStats: statsByTemplate.get(t.id) ?? {} });
+    return convertTemplate(t, { createdByName: name, organizationName: orgName.get(t.organization_id) ?? '', workspaceOwnerCount: ownerCounts.get(t.id) ?? 0, buildTimeStats: statsByTemplate.get(t.id) ?? {} });
   });
 }
 

@@ -210,3 +210,7 @@ export const CreateWorkspaceBuildRequest = Req({
   parameter_values: Opt(ParameterValues),
 });
 export type CreateWorkspaceBuildRequest = Static<typeof CreateWorkspaceBuildRequest>;
+
+/** `PUT /workspacebuilds/{id}/state`: the replacement provisioner state, base64. */
+export const UpdateWorkspaceBuildStateRequest = Req({ state: Type.String({ contentEncoding: 'base64', maxLength: LIMITS.state }) });
+export type UpdateWorkspaceBuildStateRequest = Static<typeof UpdateWorkspaceBuildStateRequest>;

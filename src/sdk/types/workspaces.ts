@@ -64,3 +64,11 @@ export type UpdateWorkspaceTTLRequest = Static<typeof UpdateWorkspaceTTLRequest>
 
 export const PutExtendWorkspaceRequest = Obj({ deadline: Time() });
 export type PutExtendWorkspaceRequest = Static<typeof PutExtendWorkspaceRequest>;
+
+/** `PATCH /workspaces/{id}`: an absent or unchanged name changes nothing. */
+export const UpdateWorkspaceRequest = Req({ name: Opt(Str(LIMITS.name)) });
+export type UpdateWorkspaceRequest = Static<typeof UpdateWorkspaceRequest>;
+
+/** `PUT /workspaces/{id}/autostart`: a cron schedule (`[CRON_TZ=<zone> ]min hour * * dow`); absent or `""` unsets it. */
+export const UpdateWorkspaceAutostartRequest = Req({ schedule: Opt(Str(LIMITS.short)) });
+export type UpdateWorkspaceAutostartRequest = Static<typeof UpdateWorkspaceAutostartRequest>;
