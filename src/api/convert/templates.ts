@@ -69,5 +69,8 @@ export function convertTemplateVersion(v: TemplateVersionRow, job: ProvisionerJo
     job,
     readme: v.readme,
     created_by: createdBy,
+    // Later Coder: kiln versions carry no message and are never archived.
+    message: '',
+    archived: false,
   };
 }

@@ -62,6 +62,8 @@ export const TemplateVersion = Obj({
   job: ProvisionerJob,
   readme: Str(),
   created_by: User,
+  message: Str(),
+  archived: Bool(),
 });
 export type TemplateVersion = Static<typeof TemplateVersion>;
 
