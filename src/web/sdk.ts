@@ -11,6 +11,7 @@ export type {
   WorkspaceApp,
   WorkspaceAppHealth,
   WorkspaceBuild,
+  WorkspaceBuildTimings,
   WorkspaceResource,
   WorkspaceStatus,
   WorkspaceTransition,

@@ -87,6 +87,7 @@ describe("conformance with Coder's wire types (December 2022 and current)", () =
     expectType('WorkspaceBuild', (await get(`/api/v2/users/me/workspace/${ws.name}/builds/1`)).body, 'GET …/builds/{number}');
     expectList('WorkspaceResource', (await get(`/api/v2/workspacebuilds/${build.id}/resources`)).body, 'GET /workspacebuilds/{id}/resources');
     expectList('ProvisionerJobLog', (await get(`/api/v2/workspacebuilds/${build.id}/logs`)).body, 'GET /workspacebuilds/{id}/logs');
+    expectType('WorkspaceBuildTimings', (await get(`/api/v2/workspacebuilds/${build.id}/timings`)).body, 'GET /workspacebuilds/{id}/timings');
 
     const agent = wire.resources[0]?.agents?.[0];
     assert.ok(agent, 'the build has an agent');

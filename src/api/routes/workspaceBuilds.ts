@@ -6,11 +6,12 @@ import { getTemplateByID } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
-import { UpdateWorkspaceBuildStateRequest, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
+import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
 import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import { parsePagination } from '../http/pagination.js';
@@ -98,6 +99,17 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (!authz.canManageTemplates(s)) throw errors.forbidden();
       const state = await getWorkspaceBuildState(ctx.pool, build.id);
       return reply.type('application/json').send(state ?? Buffer.alloc(0));
+    },
+  );
+
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/timings',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: WorkspaceBuildTimings, ...errorResponses } } },
+    async (req) => {
+      const { build } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
+      const job = await getProvisionerJobByID(ctx.pool, build.job_id);
+      if (!job) throw errors.internal('Internal error fetching provisioner job.');
+      return buildTimings(ctx, build, job);
     },
   );
 

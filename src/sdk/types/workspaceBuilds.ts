@@ -214,3 +214,35 @@ export type CreateWorkspaceBuildRequest = Static<typeof CreateWorkspaceBuildRequ
 /** `PUT /workspacebuilds/{id}/state`: the replacement provisioner state, base64. */
 export const UpdateWorkspaceBuildStateRequest = Req({ state: Type.String({ contentEncoding: 'base64', maxLength: LIMITS.state }) });
 export type UpdateWorkspaceBuildStateRequest = Static<typeof UpdateWorkspaceBuildStateRequest>;
+
+export const TimingStage = StringEnum(['init', 'plan', 'graph', 'apply', 'start', 'stop', 'cron', 'connect']);
+export type TimingStage = Static<typeof TimingStage>;
+
+/** One provisioner stage of a build's job (Coder's `ProvisionerTiming`). */
+export const ProvisionerTiming = Obj({ job_id: Uuid(), started_at: Time(), ended_at: Time(), stage: TimingStage, source: Str(), action: Str(), resource: Str() });
+export type ProvisionerTiming = Static<typeof ProvisionerTiming>;
+
+/** One run of an agent script (Coder's `AgentScriptTiming`). */
+export const AgentScriptTiming = Obj({
+  started_at: Time(),
+  ended_at: Time(),
+  exit_code: Int(),
+  stage: TimingStage,
+  status: Str(),
+  display_name: Str(),
+  workspace_agent_id: Uuid(),
+  workspace_agent_name: Str(),
+});
+export type AgentScriptTiming = Static<typeof AgentScriptTiming>;
+
+/** From an agent's creation to its first connection (Coder's `AgentConnectionTiming`). */
+export const AgentConnectionTiming = Obj({ started_at: Time(), ended_at: Time(), stage: TimingStage, workspace_agent_id: Uuid(), workspace_agent_name: Str() });
+export type AgentConnectionTiming = Static<typeof AgentConnectionTiming>;
+
+/** `GET /workspacebuilds/{id}/timings` (Coder's `WorkspaceBuildTimings`). */
+export const WorkspaceBuildTimings = Obj({
+  provisioner_timings: Arr(ProvisionerTiming),
+  agent_script_timings: Arr(AgentScriptTiming),
+  agent_connection_timings: Arr(AgentConnectionTiming),
+});
+export type WorkspaceBuildTimings = Static<typeof WorkspaceBuildTimings>;
