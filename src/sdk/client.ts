@@ -24,7 +24,7 @@ import type {
   User,
 } from './types/users.js';
 import type { WorkspaceAgentStartupLog } from './types/workspaceAgents.js';
-import type { CreateWorkspaceBuildRequest, WorkspaceAgent, WorkspaceBuild, WorkspaceResource } from './types/workspaceBuilds.js';
+import type { CreateWorkspaceBuildRequest, WorkspaceAgent, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource } from './types/workspaceBuilds.js';
 import type { CreateWorkspaceRequest, Workspace, WorkspacesResponse } from './types/workspaces.js';
 import type { Response } from './types/response.js';
 
@@ -156,6 +156,7 @@ export class KilnClient {
   workspaceBuilds = (workspaceId: string, q: BuildListQuery = {}) =>
     this.http.json<WorkspaceBuild[]>('GET', `/api/v2/workspaces/${enc(workspaceId)}/builds`, { query: q as Query });
   workspaceBuild = (id: string) => this.http.json<WorkspaceBuild>('GET', `/api/v2/workspacebuilds/${enc(id)}`);
+  workspaceBuildTimings = (id: string) => this.http.json<WorkspaceBuildTimings>('GET', `/api/v2/workspacebuilds/${enc(id)}/timings`);
   workspaceBuildByNumber = (user: string, workspace: string, buildNumber: number | string) =>
     this.http.json<WorkspaceBuild>('GET', `/api/v2/users/${enc(user)}/workspace/${enc(workspace)}/builds/${enc(String(buildNumber))}`);
   cancelWorkspaceBuild = (id: string, opts: { expect_status?: 'pending' | 'running' } = {}) =>

@@ -12,6 +12,7 @@ export type {
   WorkspaceApp,
   WorkspaceAppHealth,
   WorkspaceBuild,
+  WorkspaceBuildTimings,
   WorkspaceResource,
   WorkspaceStatus,
   WorkspaceTransition,

@@ -4,6 +4,7 @@ import { agentStartupLogsChannel, type LogsNotification } from '../../jobs/chann
 import { truncateUtf8, MAX_LOG_LINE_BYTES } from '../../jobs/logCap.js';
 import type { PatchStartupLogsRequest, WorkspaceAgentStartupLog } from '../../sdk/types/workspaceAgents.js';
 import type { ServerContext } from '../context.js';
+import { derivedId } from '../convert/workspaceResources.js';
 import { ApiError, errors } from '../http/errors.js';
 
 /** Reference §9.4: about 1 MiB of startup log per agent. */
@@ -11,7 +12,8 @@ export const MAX_STARTUP_LOG_BYTES = 1024 * 1024;
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error']);
 
 export function convertStartupLog(r: StartupLogRow): WorkspaceAgentStartupLog {
-  return { id: r.id, created_at: r.created_at.toISOString(), output: r.output, level: r.level as WorkspaceAgentStartupLog['level'] };
+  // Every line kiln stores comes from the startup script, so its source is the startup script's log source.
+  return { id: r.id, created_at: r.created_at.toISOString(), output: r.output, level: r.level as WorkspaceAgentStartupLog['level'], source_id: derivedId(r.agent_id, 'startup-log-source') };
 }
 
 function parseLogs(body: PatchStartupLogsRequest | undefined): NewStartupLog[] {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
+import { getOrganizationsByIDs } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
 import { getTemplatesByIDs, getTemplateVersionsByIDs } from '../../db/queries/templates.js';
 import { getUsersByIDs } from '../../db/queries/users.js';
@@ -6,7 +7,7 @@ import { getLatestWorkspaceBuilds, getWorkspaceBuildsByIDs, type WorkspaceBuildR
 import { getAgentsByResourceIDs, getAppsByAgentIDs, getMetadataByResourceIDs, getResourcesByJobIDs } from '../../db/queries/workspaceResources.js';
 import { getWorkspacesByIDs, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import type { WorkspaceBuild, WorkspaceResource } from '../../sdk/types/workspaceBuilds.js';
-import type { Workspace } from '../../sdk/types/workspaces.js';
+import type { Workspace, WorkspaceHealth } from '../../sdk/types/workspaces.js';
 import type { ServerContext } from '../context.js';
 import { buildStatus, convertProvisionerJob } from '../convert/provisionerJobs.js';
 import { rfc3339 } from '../convert/time.js';
@@ -61,21 +62,26 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
     if (w) userIds.add(w.owner_id);
   }
   const pendingIds = jobs.filter((j) => !j.started_at && !j.completed_at).map((j) => j.id);
-  const [users, queue, matched] = await Promise.all([
+  const templateIds = [...new Set([...wsKnown.values()].map((w) => w.template_id))];
+  const [users, queue, templates, matched] = await Promise.all([
     getUsersByIDs(db, [...userIds]),
     getQueuePositions(db, pendingIds),
+    getTemplatesByIDs(db, templateIds),
     matchedProvisionersFor(db, pendingIds, ctx.clock.now()),
   ]);
   const jobMap = byId(jobs);
   const userMap = byId(users);
   const versionMap = byId(versions);
+  const templateMap = byId(templates);
   return builds.map((b) => {
     const w = wsKnown.get(b.workspace_id);
     const job = jobMap.get(b.job_id);
     const owner = w ? userMap.get(w.owner_id) : undefined;
     const initiator = userMap.get(b.initiator_id);
     if (!w || !job || !owner || !initiator) throw errors.internal('Internal error converting workspace build.');
-    const wireJob = convertProvisionerJob(job, queue.get(job.id));
+    const versionName = versionMap.get(b.template_version_id)?.name ?? '';
+    const names = { templateVersionName: versionName, template: templateMap.get(w.template_id), workspace: w };
+    const wireJob = convertProvisionerJob(job, names, queue.get(job.id));
     // Coder lists a build's resources in provisioner order here (GET …/resources sorts by name).
     return {
       id: b.id,
@@ -86,7 +92,7 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
       workspace_owner_id: w.owner_id,
       workspace_owner_name: owner.username,
       template_version_id: b.template_version_id,
-      template_version_name: versionMap.get(b.template_version_id)?.name ?? '',
+      template_version_name: versionName,
       build_number: b.build_number,
       transition: b.transition,
       initiator_id: b.initiator_id,
@@ -97,20 +103,30 @@ export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[
       resources: withSubdomainNames(resources.get(b.job_id) ?? [], w.name, owner.username),
       status: buildStatus(wireJob.status, b.transition),
       daily_cost: b.daily_cost,
+      workspace_owner_avatar_url: owner.avatar_url,
+      template_version_preset_id: null,
       ...(matched.has(job.id) ? { matched_provisioners: matched.get(job.id) } : {}),
     };
   });
+}
+
+/** Coder's workspace health: healthy when every agent of the latest build is. */
+export function workspaceHealth(build: WorkspaceBuild): WorkspaceHealth {
+  const failing = build.resources.flatMap((r) => r.agents ?? []).filter((a) => !a.health.healthy).map((a) => a.id);
+  return { healthy: failing.length === 0, failing_agents: failing };
 }
 
 /** Workspaces to wire shape, each with its latest build, in a fixed number of queries. */
 export async function renderWorkspaces(ctx: ServerContext, workspaces: WorkspaceRow[]): Promise<Workspace[]> {
   if (workspaces.length === 0) return [];
   const db = ctx.pool;
-  const [latest, templates, owners] = await Promise.all([
+  const [latest, templates, owners, orgs] = await Promise.all([
     getLatestWorkspaceBuilds(db, workspaces.map((w) => w.id)),
     getTemplatesByIDs(db, [...new Set(workspaces.map((w) => w.template_id))]),
     getUsersByIDs(db, [...new Set(workspaces.map((w) => w.owner_id))]),
+    getOrganizationsByIDs(db, [...new Set(workspaces.map((w) => w.organization_id))]),
   ]);
+  const orgName = new Map(orgs.map((o) => [o.id, o.name]));
   const rendered = byId(await renderBuilds(ctx, latest, workspaces));
   const latestByWs = new Map(latest.map((b) => [b.workspace_id, b.id]));
   const tpl = byId(templates);
@@ -139,6 +155,21 @@ export async function renderWorkspaces(ctx: ServerContext, workspaces: Workspace
       ttl_ms: w.ttl_ms ?? undefined,
       last_used_at: rfc3339(w.last_used_at),
       deleted: w.deleted,
+      owner_avatar_url: owner.avatar_url,
+      organization_name: orgName.get(w.organization_id) ?? '',
+      template_active_version_id: t.active_version_id,
+      template_require_active_version: false,
+      health: workspaceHealth(build),
+      automatic_updates: 'never',
+      // kiln serves PATCH /workspaces/{id} for renames.
+      allow_renames: true,
+      favorite: false,
+      deleting_at: null,
+      dormant_at: null,
+      next_start_at: null,
+      latest_app_status: null,
+      is_prebuild: false,
+      template_use_classic_parameter_flow: false,
     };
   });
 }

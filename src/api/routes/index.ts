@@ -10,6 +10,7 @@ import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { parameterRoutes } from './parameters.js';
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
+import { templateExtraRoutes } from './templateExtras.js';
 import { templateRoutes } from './templates.js';
 import { templateVersionDryRunRoutes } from './templateVersionDryRun.js';
 import { templateVersionRoutes } from './templateVersions.js';
@@ -18,6 +19,7 @@ import { webRoutes } from './web.js';
 import { workspaceAgentRoutes } from './workspaceAgents.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
+import { workspaceUpdateRoutes } from './workspaceUpdates.js';
 
 /** Every route of the API, registered in one place so a newcomer finds each endpoint's file from here. */
 export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
@@ -28,7 +30,9 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await templateVersionRoutes(app, ctx);
   await templateVersionDryRunRoutes(app, ctx);
   await templateRoutes(app, ctx);
+  await templateExtraRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
+  await workspaceUpdateRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
   await parameterRoutes(app, ctx);
   await provisionerDaemonRoutes(app, ctx);

@@ -18,6 +18,7 @@ import { provisionerJobSchema } from '../schemas/provisionerJobs.js';
 import { createDryRunBody } from '../schemas/templates.js';
 import { workspaceResourceSchema } from '../schemas/workspaceBuilds.js';
 import { manageableTemplateVersion } from '../templates/access.js';
+import { getTemplateVersionByID } from '../../db/queries/templates.js';
 
 const tags = ['Templates'];
 const dryRunParams = params({ templateversion: uuid, jobID: uuid });
@@ -42,7 +43,11 @@ export async function templateVersionDryRunRoutes(app: FastifyInstance, ctx: Ser
     return job;
   }
 
-  const render = async (job: ProvisionerJobRow) => convertProvisionerJob(job, (await getQueuePositions(ctx.pool, job.started_at ? [] : [job.id])).get(job.id));
+  const render = async (job: ProvisionerJobRow) => {
+    const versionId = (job.input as unknown as TemplateVersionDryRunJobInput).template_version_id;
+    const [queue, version] = await Promise.all([getQueuePositions(ctx.pool, job.started_at ? [] : [job.id]), getTemplateVersionByID(ctx.pool, versionId)]);
+    return convertProvisionerJob(job, { templateVersionName: version?.name ?? '' }, queue.get(job.id));
+  };
 
   app.post<{ Params: { templateversion: string }; Body: CreateTemplateVersionDryRunRequest }>(
     '/api/v2/templateversions/:templateversion/dry-run',

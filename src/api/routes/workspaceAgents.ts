@@ -13,6 +13,7 @@ import {
   PostLifecycleRequest,
   PostVersionRequest,
   WorkspaceAgentMetadata,
+  WorkspaceAgentStartupLog,
 } from '../../sdk/types/workspaceAgents.js';
 import type { WorkspaceAgentLifecycle } from '../../sdk/types/workspaceBuilds.js';
 import { postAppHealth } from '../agents/appHealth.js';
@@ -26,7 +27,7 @@ import { convertAgent, convertApp, nameAgentApps } from '../convert/workspaceRes
 import { ApiError, errors } from '../http/errors.js';
 import { agentOf, requireAgent } from '../middleware/agentAuth.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
-import { errorResponses, uuidParams } from '../schemas/common.js';
+import { arr, errorResponses, uuidParams } from '../schemas/common.js';
 import { workspaceAgentSchema } from '../schemas/workspaceBuilds.js';
 
 const tags = ['Agents'];
@@ -74,7 +75,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     method: 'GET',
     url: '/api/v2/workspaceagents/:workspaceagent/startup-logs',
     onRequest: auth,
-    schema: { tags, params: uuidParams('workspaceagent'), response: { ...errorResponses } },
+    schema: { tags, params: uuidParams('workspaceagent'), response: { 200: arr(WorkspaceAgentStartupLog), ...errorResponses } },
     preHandler: async (req) => {
       const q = (req.query ?? {}) as Record<string, unknown>;
       const after = intQuery(q, 'after');

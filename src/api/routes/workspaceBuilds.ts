@@ -3,14 +3,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds } from '../../db/queries/workspaceBuilds.js';
+import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
-import type { CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
+import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
 import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import { parsePagination } from '../http/pagination.js';
@@ -98,6 +99,35 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (!authz.canManageTemplates(s)) throw errors.forbidden();
       const state = await getWorkspaceBuildState(ctx.pool, build.id);
       return reply.type('application/json').send(state ?? Buffer.alloc(0));
+    },
+  );
+
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/timings',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: WorkspaceBuildTimings, ...errorResponses } } },
+    async (req) => {
+      const { build } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
+      const job = await getProvisionerJobByID(ctx.pool, build.job_id);
+      if (!job) throw errors.internal('Internal error fetching provisioner job.');
+      return buildTimings(ctx, build, job);
+    },
+  );
+
+  app.put<{ Params: { workspacebuild: string }; Body: UpdateWorkspaceBuildStateRequest }>(
+    '/api/v2/workspacebuilds/:workspacebuild/state',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), body: UpdateWorkspaceBuildStateRequest, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const s = subjectOf(req);
+      const { build, workspace } = await readableBuild(ctx, s, req.params.workspacebuild);
+      // Coder's rule: replacing state takes the right to update the template (it is how `coder state push` works).
+      if (!authz.canManageTemplates(s)) throw errors.forbidden();
+      const raw = req.body.state;
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) {
+        throw errors.badRequest('Invalid request body.', undefined, [{ field: 'state', detail: 'must be standard base64' }]);
+      }
+      await updateWorkspaceBuildState(ctx.pool, build.id, Buffer.from(raw, 'base64'), ctx.clock.now());
+      publishWorkspace(ctx, workspace.id);
+      return reply.code(204).send();
     },
   );
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getTemplateByID, getTemplateByIDForShare } from '../../db/queries/templates.js';
@@ -35,11 +35,11 @@ function validateTTL(ttl: number | null | undefined): void {
   if (ttl > MAX_TTL_MS) throw errors.badRequest('Invalid Workspace Time to Shutdown.', undefined, [{ field: 'ttl_ms', detail: 'time until shutdown must be less than 7 days' }]);
 }
 
-function parseDeletedFlag(raw: unknown): boolean {
+function parseDeletedFlag(raw: unknown, field: string): boolean {
   if (raw === undefined || raw === '') return false;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  throw errors.badRequest('Invalid query parameters.', undefined, [{ field: 'deleted', detail: 'Must be a valid boolean' }]);
+  throw errors.badRequest('Invalid query parameters.', undefined, [{ field, detail: 'Must be a valid boolean' }]);
 }
 
 /** `owner:me template:dev name:foo status:running` plus free text (a name match), as Coder's search box. */
@@ -64,57 +64,71 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
   const auth = requireAuth(ctx);
   const publish = (id: string) => ctx.pubsub.publish(workspaceChannel(id)).catch(() => {});
 
+  type CreateRequest = FastifyRequest<{ Params: { user: string }; Body: CreateWorkspaceRequest }>;
+  /** Creates a workspace and its first build; `orgId` undefined means "the template's organization". */
+  const createWorkspace = async (req: CreateRequest, reply: FastifyReply, orgId: string | undefined) => {
+    const s = subjectOf(req);
+    const owner = await resolveUserParam(ctx.pool, s, req.params.user);
+    if (!authz.canCreateWorkspaceFor(s, owner.id)) throw errors.forbidden();
+    const body = req.body;
+    if (!NAME_RE.test(body.name) || body.name.length > 32) {
+      throw errors.validation([{ field: 'name', detail: `Validation failed for tag "workspace_name" with value: "${body.name}"` }]);
+    }
+    const template = await getTemplateByID(ctx.pool, body.template_id);
+    if (!template || template.deleted || (orgId !== undefined && template.organization_id !== orgId)) {
+      throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
+    }
+    validateTTL(body.ttl_ms);
+    const version = await loadBuildTemplateVersion(ctx.pool, body.template_version_id ?? template.active_version_id);
+    if (version.template_id !== template.id) {
+      throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
+    }
+    const importTags = await checkImportSucceeded(ctx.pool, version);
+    const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
+    const taken = () =>
+      errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
+    if (existing) throw taken();
+    const ttl = body.ttl_ms ?? (template.default_ttl_ms > 0 ? template.default_ttl_ms : null);
+    let workspace: WorkspaceRow;
+    try {
+      workspace = await inTx(ctx.pool, async (tx) => {
+        const locked = await getTemplateByIDForShare(tx, template.id);
+        if (!locked || locked.deleted) {
+          throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
+        }
+        const w = await insertWorkspace(tx, {
+          id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: template.organization_id, templateId: template.id,
+          name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
+        });
+        await insertBuild(ctx, tx, {
+          workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
+          parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
+        });
+        return w;
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw taken();
+      throw e;
+    }
+    void publish(workspace.id);
+    return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
+  };
+  const createSchema = (p: Record<string, typeof str>) => ({ tags, params: params(p), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } });
+
   app.post<{ Params: { organization: string; user: string }; Body: CreateWorkspaceRequest }>(
     '/api/v2/organizations/:organization/members/:user/workspaces',
-    { onRequest: auth, schema: { tags, params: params({ organization: str, user: str }), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } } },
+    { onRequest: auth, schema: createSchema({ organization: str, user: str }) },
     async (req, reply) => {
-      const s = subjectOf(req);
-      const org = await resolveOrganizationParam(ctx.pool, s, req.params.organization);
-      const owner = await resolveUserParam(ctx.pool, s, req.params.user);
-      if (!authz.canCreateWorkspaceFor(s, owner.id)) throw errors.forbidden();
-      const body = req.body;
-      if (!NAME_RE.test(body.name) || body.name.length > 32) {
-        throw errors.validation([{ field: 'name', detail: `Validation failed for tag "workspace_name" with value: "${body.name}"` }]);
-      }
-      const template = await getTemplateByID(ctx.pool, body.template_id);
-      if (!template || template.deleted || template.organization_id !== org.id) {
-        throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
-      }
-      validateTTL(body.ttl_ms);
-      const version = await loadBuildTemplateVersion(ctx.pool, body.template_version_id ?? template.active_version_id);
-      if (version.template_id !== template.id) {
-        throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
-      }
-      const importTags = await checkImportSucceeded(ctx.pool, version);
-      const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
-      const taken = () =>
-        errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
-      if (existing) throw taken();
-      const ttl = body.ttl_ms ?? (template.default_ttl_ms > 0 ? template.default_ttl_ms : null);
-      let workspace: WorkspaceRow;
-      try {
-        workspace = await inTx(ctx.pool, async (tx) => {
-          const locked = await getTemplateByIDForShare(tx, template.id);
-          if (!locked || locked.deleted) {
-            throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
-          }
-          const w = await insertWorkspace(tx, {
-            id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: org.id, templateId: template.id,
-            name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
-          });
-          await insertBuild(ctx, tx, {
-            workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
-            parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
-          });
-          return w;
-        });
-      } catch (e) {
-        if (isUniqueViolation(e)) throw taken();
-        throw e;
-      }
-      void publish(workspace.id);
-      return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
+      const org = await resolveOrganizationParam(ctx.pool, subjectOf(req), req.params.organization);
+      return createWorkspace(req, reply, org.id);
     },
+  );
+
+  // Current Coder's route: the organization is the template's.
+  app.post<{ Params: { user: string }; Body: CreateWorkspaceRequest }>(
+    '/api/v2/users/:user/workspaces',
+    { onRequest: auth, schema: createSchema({ user: str }) },
+    async (req, reply) => createWorkspace(req, reply, undefined),
   );
 
   app.get<{ Querystring: { q?: string; owner?: string; name?: string; limit?: string; offset?: string } }>(
@@ -135,11 +149,12 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
     },
   );
 
-  app.get<{ Params: { workspace: string }; Querystring: { deleted?: string } }>(
+  app.get<{ Params: { workspace: string }; Querystring: { deleted?: string; include_deleted?: string } }>(
     '/api/v2/workspaces/:workspace',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: workspaceSchema, ...errorResponses } } },
     async (req) => {
-      const showDeleted = parseDeletedFlag(req.query.deleted);
+      // `include_deleted` is what codersdk's DeletedWorkspace() sends in both eras; `deleted` is December 2022's name.
+      const showDeleted = parseDeletedFlag(req.query.deleted, 'deleted') || parseDeletedFlag(req.query.include_deleted, 'include_deleted');
       const w = await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
       if (w.deleted && !showDeleted) {
         throw new ApiError(410, `Workspace ${JSON.stringify(w.id)} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.`);

@@ -1,8 +1,9 @@
 import type { Queryable } from '../../db/pool.js';
-import { getMembershipsByUsers } from '../../db/queries/organizations.js';
+import { getMembershipsByUsers, getOrganizationsByIDs } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
 import {
   getTemplateBuildTimeStats,
+  getTemplatesByIDs,
   getWorkspaceOwnerCountsByTemplateIDs,
   type TemplateRow,
   type TemplateVersionRow,
@@ -23,11 +24,13 @@ const BUILD_STATS_WINDOW_MS = 30 * 24 * 3600_000;
 export async function renderTemplates(ctx: ServerContext, db: Queryable, templates: TemplateRow[]): Promise<Template[]> {
   if (templates.length === 0) return [];
   const ids = templates.map((t) => t.id);
-  const [creators, ownerCounts, stats] = await Promise.all([
+  const [creators, ownerCounts, stats, orgs] = await Promise.all([
     getUsersByIDs(db, [...new Set(templates.map((t) => t.created_by))]),
     getWorkspaceOwnerCountsByTemplateIDs(db, ids),
     getTemplateBuildTimeStats(db, ids, new Date(ctx.clock.now().getTime() - BUILD_STATS_WINDOW_MS)),
+    getOrganizationsByIDs(db, [...new Set(templates.map((t) => t.organization_id))]),
   ]);
+  const orgName = new Map(orgs.map((o) => [o.id, o.name]));
   const creatorName = new Map(creators.map((u) => [u.id, u.username]));
   const statsByTemplate = new Map<string, TemplateExtras['buildTimeStats']>();
   for (const r of stats) {
@@ -38,7 +41,7 @@ export async function renderTemplates(ctx: ServerContext, db: Queryable, templat
   return templates.map((t) => {
     const name = creatorName.get(t.created_by);
     if (name === undefined) throw errors.internal('Internal error fetching creator name.');
-    return convertTemplate(t, { createdByName: name, workspaceOwnerCount: ownerCounts.get(t.id) ?? 0, buildTimeStats: statsByTemplate.get(t.id) ?? {} });
+    return convertTemplate(t, { createdByName: name, organizationName: orgName.get(t.organization_id) ?? '', workspaceOwnerCount: ownerCounts.get(t.id) ?? 0, buildTimeStats: statsByTemplate.get(t.id) ?? {} });
   });
 }
 
@@ -50,11 +53,14 @@ export async function renderTemplate(ctx: ServerContext, db: Queryable, t: Templ
 export async function renderTemplateVersions(db: Queryable, versions: TemplateVersionRow[], now: Date = new Date()): Promise<TemplateVersion[]> {
   if (versions.length === 0) return [];
   const userIds = [...new Set(versions.map((v) => v.created_by))];
-  const [jobs, users, memberships] = await Promise.all([
+  const templateIds = [...new Set(versions.map((v) => v.template_id).filter((id): id is string => !!id))];
+  const [jobs, users, memberships, templates] = await Promise.all([
     getProvisionerJobsByIDs(db, versions.map((v) => v.job_id)),
     getUsersByIDs(db, userIds),
     getMembershipsByUsers(db, userIds),
+    getTemplatesByIDs(db, templateIds),
   ]);
+  const templateById = new Map(templates.map((t) => [t.id, t]));
   const pending = jobs.filter((j) => !j.started_at && !j.completed_at && !j.canceled_at).map((j) => j.id);
   const [queue, matched] = await Promise.all([getQueuePositions(db, pending), matchedProvisionersFor(db, pending, now)]);
   const jobById = new Map(jobs.map((j) => [j.id, j]));
@@ -65,7 +71,8 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
     const user = userById.get(v.created_by);
     if (!user) throw errors.internal('Internal error on fetching user.');
     const orgIds = memberships.filter((m) => m.user_id === user.id).map((m) => m.organization_id);
-    const out = convertTemplateVersion(v, convertProvisionerJob(job, queue.get(job.id)), convertUser(user, orgIds));
+    const names = { templateVersionName: v.name, template: v.template_id ? templateById.get(v.template_id) : undefined };
+    const out = convertTemplateVersion(v, convertProvisionerJob(job, names, queue.get(job.id)), convertUser(user, orgIds));
     const m = matched.get(job.id);
     return m ? { ...out, matched_provisioners: m } : out;
   });

@@ -117,6 +117,15 @@ export interface ProvisionerJobLogRow {
  * A job's log lines with `after < id < before` (each bound optional), ascending. AND semantics, not Coder's OR
  * (deviation 6). `limit` bounds one page of a follower's catch-up.
  */
+/** The daemon's stage-marker lines of a job (source `provisioner_daemon`, empty output), oldest first: where each stage began. */
+export async function getJobStageMarkers(db: Queryable, jobId: string): Promise<{ created_at: Date; stage: string }[]> {
+  const { rows } = await db.query<{ created_at: Date; stage: string }>(
+    `SELECT created_at, stage FROM provisioner_job_logs WHERE job_id = $1 AND source = 'provisioner_daemon' AND output = '' ORDER BY id`,
+    [jobId],
+  );
+  return rows;
+}
+
 export async function getProvisionerJobLogs(
   db: Queryable,
   jobId: string,

@@ -85,6 +85,15 @@ export async function updateWorkspaceTTL(db: Queryable, id: string, ttlMs: numbe
   await db.query('UPDATE workspaces SET ttl_ms = $2, updated_at = $3 WHERE id = $1', [id, ttlMs, now]);
 }
 
+/** Renames a workspace; a name taken by another live workspace of the owner raises a unique violation. */
+export async function updateWorkspaceName(db: Queryable, id: string, name: string, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET name = $2, updated_at = $3 WHERE id = $1', [id, name, now]);
+}
+
+export async function updateWorkspaceAutostart(db: Queryable, id: string, schedule: string | null, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET autostart_schedule = $2, updated_at = $3 WHERE id = $1', [id, schedule, now]);
+}
+
 /** Legacy parameters at workspace scope: a value with the same name is replaced. */
 export async function upsertWorkspaceParameterValue(
   db: Queryable,

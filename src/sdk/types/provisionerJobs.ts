@@ -16,6 +16,26 @@ export type LogLevel = Static<typeof LogLevel>;
 export const LogSource = StringEnum(['provisioner_daemon', 'provisioner']);
 export type LogSource = Static<typeof LogSource>;
 
+export const ProvisionerJobType = StringEnum(['template_version_import', 'workspace_build', 'template_version_dry_run']);
+export type ProvisionerJobType = Static<typeof ProvisionerJobType>;
+
+/** What the job works on (Coder's `ProvisionerJobInput`): a build's id, or a template version's. */
+export const ProvisionerJobInput = Obj({ template_version_id: Opt(Uuid()), workspace_build_id: Opt(Uuid()), error: Opt(Str()) });
+export type ProvisionerJobInput = Static<typeof ProvisionerJobInput>;
+
+/** Names for display (Coder's `ProvisionerJobMetadata`); the template fields are `""` (and the zero UUID) for a
+ * version that belongs to no template yet. */
+export const ProvisionerJobMetadata = Obj({
+  template_version_name: Str(),
+  template_id: Uuid(),
+  template_name: Str(),
+  template_display_name: Str(),
+  template_icon: Str(),
+  workspace_id: Opt(Uuid()),
+  workspace_name: Opt(Str()),
+});
+export type ProvisionerJobMetadata = Static<typeof ProvisionerJobMetadata>;
+
 export const ProvisionerJob = Obj({
   id: Uuid(),
   created_at: Time(),
@@ -27,10 +47,15 @@ export const ProvisionerJob = Obj({
   worker_id: Opt(Uuid()),
   file_id: Uuid(),
   tags: StringMap(),
-  /** Later-Coder fields, kept because they add information. */
-  queue_position: Opt(Int()),
-  queue_size: Opt(Int()),
-  logs_overflowed: Opt(Bool()),
+  // Later-Coder fields. A pending job's position is 1-based, so it is never 0 while the job waits; 0 otherwise.
+  queue_position: Int(),
+  queue_size: Int(),
+  logs_overflowed: Bool(),
+  organization_id: Uuid(),
+  initiator_id: Uuid(),
+  input: ProvisionerJobInput,
+  type: ProvisionerJobType,
+  metadata: ProvisionerJobMetadata,
 });
 export type ProvisionerJob = Static<typeof ProvisionerJob>;
 

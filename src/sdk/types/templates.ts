@@ -31,6 +31,23 @@ export const Template = Obj({
   created_by_id: Uuid(),
   created_by_name: Str(),
   allow_user_cancel_workspace_jobs: Bool(),
+  // Later-Coder fields: kiln's data where it has it (the organization), Coder's defaults for scheduling features
+  // kiln does not have (no autostop requirement, user autostart/autostop allowed, no dormancy, no deprecation).
+  organization_name: Str(),
+  organization_display_name: Str(),
+  organization_icon: Str(),
+  deprecated: Bool(),
+  deprecation_message: Str(),
+  activity_bump_ms: Int(),
+  autostop_requirement: Obj({ days_of_week: Arr(Str()), weeks: Int() }),
+  autostart_requirement: Obj({ days_of_week: Arr(Str()) }),
+  allow_user_autostart: Bool(),
+  allow_user_autostop: Bool(),
+  failure_ttl_ms: Int(),
+  time_til_dormant_ms: Int(),
+  time_til_dormant_autodelete_ms: Int(),
+  require_active_version: Bool(),
+  max_port_share_level: StringEnum(['owner', 'authenticated', 'public']),
 });
 export type Template = Static<typeof Template>;
 
@@ -46,6 +63,8 @@ export const TemplateVersion = Obj({
   job: ProvisionerJob,
   readme: Str(),
   created_by: User,
+  message: Str(),
+  archived: Bool(),
   /** While the import job is pending: the daemons that could run it. */
   matched_provisioners: Opt(MatchedProvisioners),
 });
@@ -129,3 +148,32 @@ export interface TemplateVersionsQuery {
 }
 
 export const TemplateVersions = Arr(TemplateVersion);
+
+/** One of kiln's example templates (Coder's `TemplateExample`). */
+export const TemplateExample = Obj({ id: Str(), url: Str(), name: Str(), description: Str(), icon: Str(), tags: Arr(Str()), markdown: Str() });
+export type TemplateExample = Static<typeof TemplateExample>;
+
+/** Daily active users (Coder's `DAUsResponse`); kiln records no agent sessions, so `entries` is empty. */
+export const DAUsResponse = Obj({ entries: Arr(Obj({ date: Str(), amount: Int() })), tz_hour_offset: Int() });
+export type DAUsResponse = Static<typeof DAUsResponse>;
+
+/** A template's access list (Coder's `TemplateACL`): kiln has no per-template grants, so both lists are empty. */
+export const TemplateACL = Obj({ users: Arr(User), group: Arr(Obj({ id: Uuid(), name: Str() }, { additionalProperties: true })) });
+export type TemplateACL = Static<typeof TemplateACL>;
+
+/** A template version's external-auth requirement (Coder's `TemplateVersionExternalAuth`); kiln has none yet. */
+export const TemplateVersionExternalAuth = Obj({
+  id: Str(),
+  type: Str(),
+  display_name: Str(),
+  display_icon: Str(),
+  authenticate_url: Str(),
+  authenticated: Bool(),
+  optional: Opt(Bool()),
+});
+
+/** A template preset (Coder's `Preset`, whose keys are capitalized on the wire); kiln has none yet. */
+export const Preset = Obj({ ID: Uuid(), Name: Str(), Parameters: Arr(Obj({ Name: Str(), Value: Str() })) });
+
+/** A legacy parameter schema (December 2022's `ParameterSchema`); kiln templates declare none, so lists are empty. */
+export const ParameterSchema = Obj({ id: Uuid(), created_at: Time(), job_id: Uuid(), name: Str(), description: Str() }, { additionalProperties: true });

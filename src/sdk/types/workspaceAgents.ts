@@ -5,7 +5,7 @@ import { Arr, Int, LIMITS, Obj, Opt, Req, Str, StringMap, Time, Type, Uuid, type
 export { LIFECYCLE_STATES, LogLevel };
 
 /** One line of an agent's startup log (reference §9.4). */
-export const WorkspaceAgentStartupLog = Obj({ id: Int(), created_at: Time(), output: Str(), level: LogLevel });
+export const WorkspaceAgentStartupLog = Obj({ id: Int(), created_at: Time(), output: Str(), level: LogLevel, source_id: Uuid() });
 export type WorkspaceAgentStartupLog = Static<typeof WorkspaceAgentStartupLog>;
 
 // Agent request bodies state size only: the handlers check content, with the messages Coder's agents expect.

@@ -34,12 +34,29 @@ export const Healthcheck = Obj({
 });
 export type Healthcheck = Static<typeof Healthcheck>;
 
+export const WorkspaceAppOpenIn = StringEnum(['slim-window', 'tab']);
+export type WorkspaceAppOpenIn = Static<typeof WorkspaceAppOpenIn>;
+
+/** An app's status report (Coder's `WorkspaceAppStatus`); kiln has no reporting endpoint yet, so lists are empty. */
+export const WorkspaceAppStatus = Obj({
+  id: Uuid(),
+  created_at: Time(),
+  workspace_id: Uuid(),
+  agent_id: Uuid(),
+  app_id: Uuid(),
+  state: StringEnum(['working', 'idle', 'complete', 'failure']),
+  message: Str(),
+  uri: Str(),
+});
+export type WorkspaceAppStatus = Static<typeof WorkspaceAppStatus>;
+
 export const WorkspaceApp = Obj({
   id: Uuid(),
   slug: Str(),
   display_name: Str(),
   command: Opt(Str()),
-  url: Opt(Str()),
+  /** Always present, `""` for a command app, as current Coder sends it (December 2022 omitted it when empty). */
+  url: Str(),
   icon: Opt(Str()),
   subdomain: Bool(),
   /** `<app>--<agent>--<workspace>--<owner>`: the label of the app's own host under the wildcard access URL. */
@@ -48,8 +65,39 @@ export const WorkspaceApp = Obj({
   sharing_level: WorkspaceAppSharingLevel,
   healthcheck: Healthcheck,
   health: WorkspaceAppHealth,
+  // Later-Coder fields; kiln templates cannot set them yet, so they carry Coder's defaults.
+  hidden: Bool(),
+  open_in: WorkspaceAppOpenIn,
+  statuses: Arr(WorkspaceAppStatus),
 });
 export type WorkspaceApp = Static<typeof WorkspaceApp>;
+
+/** Coder's agent health: computed from connection status and lifecycle (see convert/workspaceResources.ts). */
+export const WorkspaceAgentHealth = Obj({ healthy: Bool(), reason: Opt(Str()) });
+export type WorkspaceAgentHealth = Static<typeof WorkspaceAgentHealth>;
+
+export const DISPLAY_APPS = ['vscode', 'vscode_insiders', 'web_terminal', 'port_forwarding_helper', 'ssh_helper'] as const;
+export const DisplayApp = StringEnum(DISPLAY_APPS);
+export type DisplayApp = Static<typeof DisplayApp>;
+
+/** Where an agent's log lines come from (Coder's `WorkspaceAgentLogSource`): one per script. */
+export const WorkspaceAgentLogSource = Obj({ workspace_agent_id: Uuid(), id: Uuid(), created_at: Time(), display_name: Str(), icon: Str() });
+export type WorkspaceAgentLogSource = Static<typeof WorkspaceAgentLogSource>;
+
+/** One of an agent's scripts (Coder's `WorkspaceAgentScript`); `timeout` is a Go duration in nanoseconds. */
+export const WorkspaceAgentScript = Obj({
+  id: Uuid(),
+  log_source_id: Uuid(),
+  log_path: Str(),
+  script: Str(),
+  cron: Str(),
+  run_on_start: Bool(),
+  run_on_stop: Bool(),
+  start_blocks_login: Bool(),
+  timeout: Int(),
+  display_name: Str(),
+});
+export type WorkspaceAgentScript = Static<typeof WorkspaceAgentScript>;
 
 export const WorkspaceAgent = Obj({
   id: Uuid(),
@@ -78,6 +126,17 @@ export const WorkspaceAgent = Obj({
   /** Bytes of startup log stored; capped at 1 MiB, after which `startup_logs_overflowed` is set and lines are dropped. */
   startup_logs_length: Int(),
   startup_logs_overflowed: Bool(),
+  // Later-Coder fields (see docs/compatibility.md for which are kiln's data and which Coder's zero values).
+  logs_length: Int(),
+  logs_overflowed: Bool(),
+  parent_id: Nullable(Uuid()),
+  api_version: Str(),
+  subsystems: Arr(StringEnum(['envbox', 'envbuilder', 'exectrace'])),
+  health: WorkspaceAgentHealth,
+  display_apps: Arr(DisplayApp),
+  log_sources: Arr(WorkspaceAgentLogSource),
+  scripts: Arr(WorkspaceAgentScript),
+  startup_script_behavior: StringEnum(['blocking', 'non-blocking']),
 });
 export type WorkspaceAgent = Static<typeof WorkspaceAgent>;
 
@@ -119,6 +178,12 @@ export const WorkspaceBuild = Obj({
   resources: Arr(WorkspaceResource),
   status: WorkspaceStatus,
   daily_cost: Int(),
+  // Later-Coder fields.
+  workspace_owner_avatar_url: Str(),
+  /** Omitted: kiln templates have no maximum lifetime, so no build has a hard stop. */
+  max_deadline: Opt(Time()),
+  /** Always null: kiln has no template presets yet. */
+  template_version_preset_id: Nullable(Uuid()),
   /** While the build's job is pending: the daemons that could run it. */
   matched_provisioners: Opt(MatchedProvisioners),
 });
@@ -152,3 +217,39 @@ export const CreateWorkspaceBuildRequest = Req({
   rich_parameter_values: Opt(NameValuesRequest),
 });
 export type CreateWorkspaceBuildRequest = Static<typeof CreateWorkspaceBuildRequest>;
+
+/** `PUT /workspacebuilds/{id}/state`: the replacement provisioner state, base64. */
+export const UpdateWorkspaceBuildStateRequest = Req({ state: Type.String({ contentEncoding: 'base64', maxLength: LIMITS.state }) });
+export type UpdateWorkspaceBuildStateRequest = Static<typeof UpdateWorkspaceBuildStateRequest>;
+
+export const TimingStage = StringEnum(['init', 'plan', 'graph', 'apply', 'start', 'stop', 'cron', 'connect']);
+export type TimingStage = Static<typeof TimingStage>;
+
+/** One provisioner stage of a build's job (Coder's `ProvisionerTiming`). */
+export const ProvisionerTiming = Obj({ job_id: Uuid(), started_at: Time(), ended_at: Time(), stage: TimingStage, source: Str(), action: Str(), resource: Str() });
+export type ProvisionerTiming = Static<typeof ProvisionerTiming>;
+
+/** One run of an agent script (Coder's `AgentScriptTiming`). */
+export const AgentScriptTiming = Obj({
+  started_at: Time(),
+  ended_at: Time(),
+  exit_code: Int(),
+  stage: TimingStage,
+  status: Str(),
+  display_name: Str(),
+  workspace_agent_id: Uuid(),
+  workspace_agent_name: Str(),
+});
+export type AgentScriptTiming = Static<typeof AgentScriptTiming>;
+
+/** From an agent's creation to its first connection (Coder's `AgentConnectionTiming`). */
+export const AgentConnectionTiming = Obj({ started_at: Time(), ended_at: Time(), stage: TimingStage, workspace_agent_id: Uuid(), workspace_agent_name: Str() });
+export type AgentConnectionTiming = Static<typeof AgentConnectionTiming>;
+
+/** `GET /workspacebuilds/{id}/timings` (Coder's `WorkspaceBuildTimings`). */
+export const WorkspaceBuildTimings = Obj({
+  provisioner_timings: Arr(ProvisionerTiming),
+  agent_script_timings: Arr(AgentScriptTiming),
+  agent_connection_timings: Arr(AgentConnectionTiming),
+});
+export type WorkspaceBuildTimings = Static<typeof WorkspaceBuildTimings>;

@@ -1,6 +1,10 @@
 import { ParameterValues, WorkspaceBuild } from './workspaceBuilds.js';
-import { Arr, Bool, Int, LIMITS, Obj, Opt, Req, Str, Time, Type, Uuid, type Static } from './wire.js';
+import { Arr, Bool, Int, LIMITS, Nullable, Obj, Opt, Req, Str, StringEnum, Time, Type, Uuid, type Static } from './wire.js';
 import { NameValuesRequest } from './parameters.js';
+
+/** Healthy when every agent of the latest build is; `failing_agents` lists the ids of those that are not. */
+export const WorkspaceHealth = Obj({ healthy: Bool(), failing_agents: Arr(Uuid()) });
+export type WorkspaceHealth = Static<typeof WorkspaceHealth>;
 
 export const Workspace = Obj({
   id: Uuid(),
@@ -21,6 +25,21 @@ export const Workspace = Obj({
   ttl_ms: Opt(Int()),
   last_used_at: Time(),
   deleted: Bool(),
+  // Later-Coder fields: kiln's data where it has it, Coder's zero values where it has none (docs/compatibility.md).
+  owner_avatar_url: Str(),
+  organization_name: Str(),
+  template_active_version_id: Uuid(),
+  template_require_active_version: Bool(),
+  health: WorkspaceHealth,
+  automatic_updates: StringEnum(['always', 'never']),
+  allow_renames: Bool(),
+  favorite: Bool(),
+  deleting_at: Nullable(Time()),
+  dormant_at: Nullable(Time()),
+  next_start_at: Nullable(Time()),
+  latest_app_status: Type.Unsafe<null>({ type: 'null' }),
+  is_prebuild: Bool(),
+  template_use_classic_parameter_flow: Bool(),
 });
 export type Workspace = Static<typeof Workspace>;
 
@@ -47,3 +66,11 @@ export type UpdateWorkspaceTTLRequest = Static<typeof UpdateWorkspaceTTLRequest>
 
 export const PutExtendWorkspaceRequest = Obj({ deadline: Time() });
 export type PutExtendWorkspaceRequest = Static<typeof PutExtendWorkspaceRequest>;
+
+/** `PATCH /workspaces/{id}`: an absent or unchanged name changes nothing. */
+export const UpdateWorkspaceRequest = Req({ name: Opt(Str(LIMITS.name)) });
+export type UpdateWorkspaceRequest = Static<typeof UpdateWorkspaceRequest>;
+
+/** `PUT /workspaces/{id}/autostart`: a cron schedule (`[CRON_TZ=<zone> ]min hour * * dow`); absent or `""` unsets it. */
+export const UpdateWorkspaceAutostartRequest = Req({ schedule: Opt(Str(LIMITS.short)) });
+export type UpdateWorkspaceAutostartRequest = Static<typeof UpdateWorkspaceAutostartRequest>;

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 
 import { Link, paths } from '../app/router.js';
+import { BuildTimeline } from '../components/BuildTimeline.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { Loading } from '../components/Loading.js';
@@ -74,6 +75,7 @@ export function BuildPage({ owner, name, number }: { owner: string; name: string
       {res.error !== null && <ErrorBanner title="Could not refresh this build." error={res.error} onRetry={res.reload} />}
       <BuildOutcome build={build} />
       <BuildFacts build={build} />
+      {done && <BuildTimeline buildId={build.id} />}
       {logs.state === 'error' && <ErrorBanner title="The log stream failed." error={logs.error} />}
       <LogViewer
         logs={logs.logs}
