@@ -24,6 +24,18 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** `--provisioner-daemon-psk`: a shared secret external daemons may authenticate with (unset: keys or tokens only). */
+  provisionerDaemonPsk?: string;
+  /** A daemon not seen for this long is `offline` (Coder: 90 s). */
+  provisionerDaemonStaleMs: number;
+  /** External daemons are pinged this often; one that misses a ping is disconnected. */
+  daemonPingMs: number;
+  /** Idle daemons look at the queue this often even without a job-posted notification. */
+  daemonPollMs: number;
+  /** This replica (GET /replicas); set by the composition root. */
+  replicaId: string;
+  /** Replicas refresh their row this often; one silent for three intervals is dead (hidden, then forgotten). */
+  replicaHeartbeatMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -37,6 +49,11 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  provisionerDaemonStaleMs: 90_000,
+  daemonPingMs: 10_000,
+  daemonPollMs: 5_000,
+  replicaId: '00000000-0000-0000-0000-000000000000',
+  replicaHeartbeatMs: 5_000,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

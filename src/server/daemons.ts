@@ -1,15 +1,13 @@
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import type { ServerContext } from '../api/context.js';
 import { InProcessProvisionerdClient, registerDaemon, touchDaemons, unregisterDaemons } from '../api/provisionerdserver/index.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../provisionerd/daemon.js';
-import { EchoProvisioner } from '../provisioners/echo/echo.js';
-import { LocalProvisioner } from '../provisioners/local/local.js';
 import type { Provisioner } from '../provisionersdk/provisioner.js';
+
+import { createProvisioners } from './provisioners.js';
 
 /** How often built-in daemons refresh `last_seen_at`. */
 const LAST_SEEN_INTERVAL_MS = 15_000;
@@ -84,13 +82,7 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
   };
 }
 
-/** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */
-const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kiln.js');
-
 function defaultProvisioners(ctx: ServerContext, dataDir: string | undefined): Record<string, Provisioner> {
-  const out: Record<string, Provisioner> = { echo: new EchoProvisioner() };
-  if (dataDir) {
-    out.local = new LocalProvisioner({ dataDir, accessUrl: ctx.options.accessUrl, agentCommand: [process.execPath, KILN_BIN, 'agent'] });
-  }
-  return out;
+  // The local provisioner needs a place for workspaces; without a data dir only echo runs.
+  return createProvisioners(dataDir ? ['echo', 'local'] : ['echo'], { dataDir: dataDir ?? '', accessUrl: ctx.options.accessUrl });
 }

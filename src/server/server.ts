@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
 import type { ServerOptions } from '../api/context.js';
+import { registerReplica, type ReplicaRegistration } from '../api/replicas.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { startReaperLoop } from '../api/provisionerdserver/index.js';
 import type { Clock } from '../lib/clock.js';
@@ -38,8 +41,12 @@ export interface ServerConfig {
   reaperIntervalMs?: number;
   /** Built-in daemon tuning (heartbeat, log batching), for tests. */
   daemonOptions?: Parameters<typeof startBuiltinDaemons>[1]['daemon'];
-  /** How often idle built-in daemons look at the queue without being notified (default 5 s). */
+  /** How often idle daemons look at the queue without being notified (default 5 s). */
   daemonPollMs?: number;
+  /** `--provisioner-daemon-psk`: external daemons may authenticate with this shared secret. */
+  provisionerDaemonPsk?: string;
+  /** How often this replica refreshes its row in `replicas` (default 5 s). */
+  replicaHeartbeatMs?: number;
 }
 
 export interface RunningServer {
@@ -67,15 +74,28 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       maxFileBytes: cfg.maxFileBytes,
       jobHangTimeoutMs: cfg.jobHangTimeoutMs,
       jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
+      provisionerDaemonPsk: cfg.provisionerDaemonPsk || undefined,
+      replicaId: randomUUID(),
+      ...(cfg.daemonPollMs ? { daemonPollMs: cfg.daemonPollMs } : {}),
+      ...(cfg.replicaHeartbeatMs ? { replicaHeartbeatMs: cfg.replicaHeartbeatMs } : {}),
       ...cfg.overrides,
     },
     clock: cfg.clock,
     ephemeralPostgres: cfg.ephemeralPostgres,
   });
   let daemons: BuiltinDaemons;
+  let replica: ReplicaRegistration;
+  try {
+    // Every server registers itself, so GET /replicas shows the processes sharing this database.
+    replica = await registerReplica(api.ctx);
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
   try {
     daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
   } catch (e) {
+    await replica.stop();
     await api.close();
     throw e;
   }
@@ -92,6 +112,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
         await reaper.stop();
         // Daemons report their last job through the pool, so they stop before it closes.
         await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
+        await replica.stop();
         await api.close();
       })()),
   };

@@ -6,7 +6,11 @@ import type { ServerContext } from '../context.js';
 import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
+import { DaemonSessions } from '../provisionerdserver/serve.js';
+
 import { provisionerDaemonRoutes } from './provisionerDaemons.js';
+import { provisionerKeyRoutes } from './provisionerKeys.js';
+import { replicaRoutes } from './replicas.js';
 import { templateRoutes } from './templates.js';
 import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
@@ -25,7 +29,12 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await templateRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
-  await provisionerDaemonRoutes(app, ctx);
+  // External daemons' connections: closed first on shutdown, so they reconnect to another replica at once.
+  const sessions = new DaemonSessions(ctx);
+  app.addHook('preClose', async () => sessions.close());
+  await provisionerDaemonRoutes(app, ctx, sessions);
+  await provisionerKeyRoutes(app, ctx);
+  await replicaRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback
 }

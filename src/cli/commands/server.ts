@@ -21,6 +21,7 @@ export const serverFlags: FlagSpec[] = [
   { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'provisioner-daemon-psk', type: 'string', env: true, placeholder: 'secret', description: 'A pre-shared key external provisioner daemons may authenticate with (default: none; use provisioner keys)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -73,6 +74,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
     dev: flags.dev === true,
+    provisionerDaemonPsk: flags['provisioner-daemon-psk'] ? String(flags['provisioner-daemon-psk']) : undefined,
   };
 }
 

@@ -35,14 +35,4 @@ export interface ProvisionerJobLog {
   output: string;
 }
 
-export interface ProvisionerDaemon {
-  id: string;
-  created_at: string;
-  updated_at?: string;
-  last_seen_at?: string;
-  name: string;
-  provisioners: ProvisionerType[] | string[];
-  tags: Record<string, string>;
-  /** The job it is running now, if any. */
-  current_job_id?: string;
-}
+export type { ProvisionerDaemon } from './provisionerDaemons.js';
