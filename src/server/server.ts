@@ -100,7 +100,8 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     throw e;
   }
   // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
-  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs);
+  // Default: a quarter of the hang timeout (at most 30 s), so a hung job is failed soon after the timeout passes.
+  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs ?? Math.min(30_000, Math.max(1_000, Math.floor(cfg.jobHangTimeoutMs / 4))));
   let closing: Promise<void> | undefined;
   return {
     api,

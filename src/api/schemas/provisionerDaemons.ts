@@ -48,3 +48,6 @@ export const replicaSchema = obj(
   },
   ['id', 'hostname', 'created_at', 'relay_address', 'region_id', 'error', 'database_latency'],
 );
+
+/** Coder's `MatchedProvisioners` on a template version: daemons able to take its import job's tags. */
+export const matchedProvisionersSchema = obj({ count: { type: 'integer' }, available: { type: 'integer' }, most_recently_seen: time }, ['count', 'available']);

@@ -1,3 +1,4 @@
+import { matchedProvisionersSchema } from './provisionerDaemons.js';
 import { arr, bool, int, nullable, obj, str, time, uuid } from './common.js';
 import { provisionerJobSchema } from './provisionerJobs.js';
 import { userSchema } from './users.js';
@@ -43,6 +44,7 @@ export const templateVersionSchema = obj(
     job: provisionerJobSchema,
     readme: str,
     created_by: userSchema,
+    matched_provisioners: matchedProvisionersSchema,
   },
   ['id', 'template_id', 'organization_id', 'created_at', 'updated_at', 'name', 'job', 'readme', 'created_by'],
 );

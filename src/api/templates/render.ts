@@ -1,3 +1,4 @@
+import { matchedProvisioners } from './matchedProvisioners.js';
 import type { Queryable } from '../../db/pool.js';
 import { getMembershipsByUsers } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
@@ -69,5 +70,6 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
 }
 
 export async function renderTemplateVersion(db: Queryable, v: TemplateVersionRow): Promise<TemplateVersion> {
-  return (await renderTemplateVersions(db, [v]))[0] as TemplateVersion;
+  const out = (await renderTemplateVersions(db, [v]))[0] as TemplateVersion;
+  return { ...out, matched_provisioners: await matchedProvisioners(db, out.organization_id, v.job_id) };
 }

@@ -42,6 +42,15 @@ export interface TemplateVersion {
   job: ProvisionerJob;
   readme: string;
   created_by: User;
+  /** Daemons able to build this version (its tags); on the single-version responses only, as in Coder. */
+  matched_provisioners?: MatchedProvisioners;
+}
+
+/** `count`: daemons whose tags and provisioners match; `available`: those seen within the stale interval. */
+export interface MatchedProvisioners {
+  count: number;
+  available: number;
+  most_recently_seen?: string;
 }
 
 export interface CreateTemplateVersionRequest {
