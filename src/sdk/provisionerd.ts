@@ -229,6 +229,8 @@ export class NetworkProvisionerdClient implements ProvisionerDaemonClient {
   }
 
   async #call(msg: Record<string, unknown>): Promise<unknown> {
+    // Refused for good (its key deleted): the server already failed our jobs; say so, so nothing is retried.
+    if (this.#fatal) throw new ProvisionerdError('not_owner', this.#fatal.message);
     const conn = await this.#ready();
     if (!conn) throw new DisconnectedError();
     const id = ++this.#seq;

@@ -130,7 +130,7 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     assert.deepEqual([...workers].sort(), ['host-daemon', 'netns-daemon'], 'both daemons took builds');
     for (const [jobId, f] of followed) {
       const { rows } = await pool.query<{ id: number }>('SELECT id FROM provisioner_job_logs WHERE job_id = $1 ORDER BY id', [jobId]);
-      const ids = rows.map((r) => r.id);
+      const ids = rows.map((r) => Number(r.id));
       assert.deepEqual(await f.a, ids, `follower on A of job ${jobId}`);
       assert.deepEqual(await f.b, ids, `follower on B of job ${jobId}`);
     }
@@ -168,8 +168,10 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     const v = await version({ import: { hang: true } }, { pool: 'keyed' });
     await waitFor(async () => (await jobOf(v.id)).status === 'running', 'the keyed job to run', 30_000);
     // Deleted through the other replica: the notification reaches the daemon's.
+    const t0 = Date.now();
     await b.deleteProvisionerKey(orgId, 'doomed-key');
     const exit = await waitFor(() => (keyed.exited ? keyed.exit : undefined), 'the keyed daemon to be cut off', 15_000, 50);
+    console.log('TIMING key exit', Date.now() - t0);
     assert.equal(exit.code, 1, keyed.output());
     assert.match(keyed.output(), /provisioner key/);
     const job = await waitFor(async () => {
@@ -178,8 +180,10 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     }, 'the keyed job to fail', 15_000);
     assert.match(job.error ?? '', /provisioner key "doomed-key" was deleted/);
     // It cannot come back with the deleted key.
+    const t1 = Date.now();
     const again = daemon(['--url', A.url, '--key', key, '--name', 'keyed-daemon']);
     assert.equal((await again.exit).code, 1);
+    console.log('TIMING again exit', Date.now() - t1);
     assert.match(again.output(), /invalid or was deleted/);
   });
 
