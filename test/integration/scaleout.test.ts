@@ -56,10 +56,6 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     await waitFor(async () => (await jobOf(v.id)).status === 'succeeded', `import of ${v.id}`, 60_000);
     return a.createTemplate(orgId, { name: `tpl-${++n}`, template_version_id: v.id });
   }
-  async function jobRow(id: string) {
-    return (await pool.query<{ completed_at: Date | null; error: string | null; worker_id: string | null; started_at: Date | null }>('SELECT * FROM provisioner_jobs WHERE id = $1', [id])).rows[0];
-  }
-
   before(async () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
@@ -171,7 +167,7 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     const t0 = Date.now();
     await b.deleteProvisionerKey(orgId, 'doomed-key');
     const exit = await waitFor(() => (keyed.exited ? keyed.exit : undefined), 'the keyed daemon to be cut off', 15_000, 50);
-    console.log('TIMING key exit', Date.now() - t0);
+    assert.ok(Date.now() - t0 < 10_000, 'cut off within seconds');
     assert.equal(exit.code, 1, keyed.output());
     assert.match(keyed.output(), /provisioner key/);
     const job = await waitFor(async () => {
@@ -180,10 +176,8 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     }, 'the keyed job to fail', 15_000);
     assert.match(job.error ?? '', /provisioner key "doomed-key" was deleted/);
     // It cannot come back with the deleted key.
-    const t1 = Date.now();
     const again = daemon(['--url', A.url, '--key', key, '--name', 'keyed-daemon']);
     assert.equal((await again.exit).code, 1);
-    console.log('TIMING again exit', Date.now() - t1);
     assert.match(again.output(), /invalid or was deleted/);
   });
 
