@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import type { KilnClient } from '../../src/sdk/client.js';
+import { NetworkProvisionerdClient } from '../../src/sdk/provisionerd.js';
 import { createTar } from '../../src/sdk/tar.js';
 import { startDaemon, type Proc } from '../harness/cluster.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
@@ -73,6 +74,9 @@ describe('external provisioner daemons', () => {
     assert.equal((await owner.client.templateVersion(ownersUserScoped.id)).job.status, 'pending');
     assert.equal((await owner.client.templateVersion(orgWide.id)).job.status, 'pending');
     await mine.stop();
+    // Nothing left in the queue for the daemons of later tests.
+    await owner.client.cancelTemplateVersion(ownersUserScoped.id);
+    await owner.client.cancelTemplateVersion(orgWide.id);
   });
 
   it('a member\'s token cannot serve the whole organization; bad credentials are refused', async () => {
@@ -84,6 +88,37 @@ describe('external provisioner daemons', () => {
     assert.match(badPsk.output(), /pre-shared key is invalid/);
     const res = await request(srv.url, 'GET', `/api/v2/organizations/${owner.organizationId}/provisionerdaemons/serve`, { headers: { 'Coder-Provisioner-Daemon-PSK': PSK } });
     assertEnvelope(res, 400, 'Failed to accept websocket.');
+  });
+
+  it('log lines re-sent after a lost reply are stored once (the network client numbers them)', async () => {
+    const client = new NetworkProvisionerdClient({
+      urls: [srv.url],
+      organization: 'default',
+      auth: { psk: PSK },
+      name: 'resender',
+      instanceId: 'resender-1',
+      version: 'test',
+      provisioners: ['echo'],
+      tags: { pool: 'resend' },
+    });
+    try {
+      await client.connect();
+      const v = await version(owner.client, {}, { pool: 'resend' });
+      const job = await client.acquireJob(new AbortController().signal);
+      assert.equal(job?.job_id, v.job.id);
+      assert.ok(job.template_source_archive.byteLength > 0, 'the archive came through the protocol');
+      const lines = ['one', 'two', 'three'].map((output) => ({ created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Parse', output }));
+      await client.updateJob({ job_id: job.job_id, logs: lines });
+      // The same lines again (as the updater re-queues a batch whose reply was lost), plus a new one.
+      const more = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Parse', output: 'four' };
+      await client.updateJob({ job_id: job.job_id, logs: [...lines, more] });
+      await client.completeJob({ job_id: job.job_id, template_import: { start_resources: [] } });
+      const logs = await owner.client.templateVersionLogs(v.id);
+      assert.deepEqual(logs.map((l) => l.output), ['one', 'two', 'three', 'four']);
+      assert.equal((await owner.client.templateVersion(v.id)).job.status, 'succeeded');
+    } finally {
+      client.close();
+    }
   });
 
   it('provisioner keys: the secret once, 409 on a taken name, 400 on a reserved one, 403 for members, 404 on delete of an unknown key', async () => {

@@ -181,6 +181,42 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     assert.match(again.output(), /invalid or was deleted/);
   });
 
+  it('a cancel through A reaches a job run through B, and the workspace watch fires on both replicas', async () => {
+    const onB = daemon(['--url', B.url, '--psk', PSK, '--name', 'cancel-daemon', '--tag', 'pool=cancel']);
+    await connected(onB, 'the daemon on B');
+    const tpl = await template({ start: { logs: [{ level: 'info', output: 'waiting for a cancel' }], hang: true } }, { pool: 'cancel' });
+    const ws = await a.createWorkspace(orgId, 'me', { template_id: tpl.id, name: 'cancel-me' });
+    const statuses = { a: [] as string[], b: [] as string[] };
+    const abort = new AbortController();
+    const watch = async (url: string, into: string[]) => {
+      const res = await fetch(`${url}/api/v2/workspaces/${ws.id}/watch`, { headers: { 'Coder-Session-Token': a.token as string }, signal: abort.signal });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += Buffer.from(value).toString();
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+          buf = buf.slice(i + 2);
+          if (data) into.push((JSON.parse(data) as { latest_build: { status: string } }).latest_build.status);
+        }
+      }
+    };
+    const watchers = [watch(A.url, statuses.a), watch(B.url, statuses.b)].map((p) => p.catch(() => {}));
+    try {
+      await waitFor(async () => (await a.workspaceBuildLogs(ws.latest_build.id)).some((l) => l.output === 'waiting for a cancel'), 'the build to run on B', 30_000);
+      await a.cancelWorkspaceBuild(ws.latest_build.id);
+      await waitFor(() => statuses.a.includes('canceled') && statuses.b.includes('canceled'), 'both watches to see the cancel', 30_000);
+      assert.ok(statuses.a.includes('starting') || statuses.a.includes('pending'));
+      assert.equal((await b.workspaceBuild(ws.latest_build.id)).job.status, 'canceled');
+    } finally {
+      abort.abort();
+      await Promise.all(watchers);
+      await onB.stop();
+    }
+  });
+
   it('kill -9 of a daemon mid-build: a surviving replica\'s reaper fails the job within the hang timeout, with a log line', async () => {
     const doomed = daemon(['--url', `${B.url},${A.url}`, '--psk', PSK, '--name', 'doomed-daemon', '--tag', 'pool=doomed']);
     await connected(doomed, 'the doomed daemon');
