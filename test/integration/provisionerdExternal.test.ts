@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { KilnClient } from '../../src/sdk/client.js';
 import { NetworkProvisionerdClient } from '../../src/sdk/provisionerd.js';
 import { createTar } from '../../src/sdk/tar.js';
-import { startDaemon, type Proc } from '../harness/cluster.js';
+import { startCliProc, startDaemon, type Proc } from '../harness/cluster.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -121,6 +121,18 @@ describe('external provisioner daemons', () => {
     }
   });
 
+  it('a second process under a connected daemon\'s name is refused, and so is a malformed name', async () => {
+    const first = daemon(['--url', srv.url, '--psk', PSK, '--name', 'only-one', '--tag', 'pool=names']);
+    await connected(first);
+    const second = daemon(['--url', srv.url, '--psk', PSK, '--name', 'only-one', '--tag', 'pool=names']);
+    assert.equal((await second.exit).code, 1);
+    assert.match(second.output(), /already connected; give this one another --name/);
+    const bad = daemon(['--url', srv.url, '--psk', PSK, '--name', 'not a name!']);
+    assert.equal((await bad.exit).code, 1);
+    assert.match(bad.output(), /name must be 1-64 letters/);
+    await first.stop();
+  });
+
   it('provisioner keys: the secret once, 409 on a taken name, 400 on a reserved one, 403 for members, 404 on delete of an unknown key', async () => {
     const org = owner.organizationId;
     const { key } = await owner.client.createProvisionerKey(org, { name: 'k1', tags: { env: 'prod' } });
@@ -136,6 +148,31 @@ describe('external provisioner daemons', () => {
     await expectSdkError(owner.client.deleteProvisionerKey(org, 'nope'), 404, /not found/);
     await owner.client.deleteProvisionerKey(org, 'k1');
     assert.deepEqual(await owner.client.provisionerKeys(org), []);
+  });
+
+  it('kiln provisioner keys create|list|delete, kiln provisioner list, kiln provisioner jobs list', async () => {
+    const env = { KILN_URL: srv.url, KILN_SESSION_TOKEN: owner.client.token as string, HOME: srv.dataDir };
+    const cli = async (...args: string[]) => {
+      const p = startCliProc(args, env);
+      const { code } = await p.exit;
+      return { code, out: p.output() };
+    };
+    const created = await cli('provisioner', 'keys', 'create', 'cli-key', '--tag', 'env=cli');
+    assert.equal(created.code, 0, created.out);
+    const secret = created.out.trim().split('\n').pop() as string;
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    const keyed = daemon(['--url', srv.url, '--key', secret, '--name', 'cli-keyed']);
+    await connected(keyed);
+    const keysOut = await cli('provisioner', 'keys', 'list');
+    assert.match(keysOut.out, /cli-key\s+env=cli/);
+    assert.ok(!keysOut.out.includes(secret));
+    const daemons = await cli('provisioner', 'list', '--tag', 'env=cli');
+    assert.match(daemons.out, /cli-keyed\s+idle\s+cli-key\s+echo/);
+    const json = await cli('provisioner', 'jobs', 'list', '-o', 'json', '--status', 'succeeded', '--limit', '2');
+    const jobs = JSON.parse(json.out) as { status: string }[];
+    assert.ok(jobs.length > 0 && jobs.length <= 2 && jobs.every((j) => j.status === 'succeeded'), json.out);
+    assert.equal((await cli('provisioner', 'keys', 'delete', 'cli-key')).code, 0);
+    assert.equal((await keyed.exit).code, 1);
   });
 
   it('daemon and job listings validate their filters; a member sees only their own jobs; replicas are for owners', async () => {

@@ -1,4 +1,5 @@
 import type { DaemonJobSummary, ProvisionerDaemonWithJobsRow } from '../../db/queries/provisionerDaemons.js';
+import { PROVISIONERD_API_VERSION } from '../../sdk/types/provisionerdProtocol.js';
 import type { ProvisionerDaemon, ProvisionerDaemonJob, ProvisionerDaemonStatus } from '../../sdk/types/provisionerDaemons.js';
 
 import { jobStatus } from './provisionerJobs.js';
@@ -33,7 +34,8 @@ export function convertProvisionerDaemon(d: ProvisionerDaemonWithJobsRow, now: D
     last_seen_at: optionalTime(d.last_seen_at),
     name: d.name,
     version: d.version,
-    api_version: d.api_version,
+    // Built-in daemons speak the protocol in-process: the server's own version.
+    api_version: d.api_version || PROVISIONERD_API_VERSION,
     provisioners: d.provisioners,
     tags: d.tags,
     key_name: keyName,

@@ -84,10 +84,7 @@ export async function provisionerdServeRoute(app: FastifyInstance, ctx: ServerCo
         socket.close(1011);
         return;
       }
-      const session: DaemonSession = new DaemonSession(ctx, socket, auth, {
-        registered: () => {},
-        closed: (s) => sessions.remove(s),
-      });
+      const session: DaemonSession = new DaemonSession(ctx, socket, auth, { closed: (s) => sessions.remove(s) });
       void sessions.add(session);
     },
   });

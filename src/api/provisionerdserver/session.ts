@@ -48,8 +48,7 @@ class WireError extends Error {
 }
 
 export interface SessionHooks {
-  /** The session registered (its daemon row exists): the registry indexes it by key, for key deletion. */
-  registered(s: DaemonSession): void;
+  /** The connection ended: the registry forgets the session. */
   closed(s: DaemonSession): void;
 }
 
@@ -205,7 +204,6 @@ export class DaemonSession {
       { id: row.id, name: row.name, provisioners: row.provisioners, tags: row.tags, organizationId: organization.id },
       { pollMs: this.ctx.options.daemonPollMs },
     );
-    this.hooks.registered(this);
     // Jobs the server thinks this daemon runs but the daemon does not know: handed out, then lost with a connection.
     const running = new Set(Array.isArray(msg.running_job_ids) ? msg.running_job_ids.map(String) : []);
     for (const jobId of await getRunningJobIDsOfWorkers(this.ctx.pool, [row.id])) {
