@@ -130,7 +130,11 @@ describe('external provisioner daemons', () => {
     const bad = daemon(['--url', srv.url, '--psk', PSK, '--name', 'not a name!']);
     assert.equal((await bad.exit).code, 1);
     assert.match(bad.output(), /name must be 1-64 letters/);
+    // Once the first is gone, a new process may take its name at once.
     await first.stop();
+    const successor = daemon(['--url', srv.url, '--psk', PSK, '--name', 'only-one', '--tag', 'pool=names']);
+    await connected(successor);
+    await successor.stop();
   });
 
   it('provisioner keys: the secret once, 409 on a taken name, 400 on a reserved one, 403 for members, 404 on delete of an unknown key', async () => {

@@ -8,6 +8,7 @@ import {
   getExternalProvisionerDaemonByNameForUpdate,
   getRunningJobIDsOfWorkers,
   insertExternalProvisionerDaemon,
+  releaseDaemonInstance,
   updateExternalProvisionerDaemon,
   updateProvisionerDaemonsLastSeen,
   type ProvisionerDaemonRow,
@@ -63,6 +64,8 @@ export class DaemonSession {
   readonly #acquires = new Map<number, AbortController>();
   readonly #cancelWatch = new Map<string, () => void>();
   #lastSeenWrite = 0;
+  /** The last `last_seen_at` this session wrote: a newer one means the daemon reconnected elsewhere. */
+  #lastSeenAt = new Date(0);
   #closed = false;
   #alive = true;
   #queue: Promise<void> = Promise.resolve();
@@ -175,7 +178,8 @@ export class DaemonSession {
     const tags = effectiveTags(this.auth.principal, stringMap(msg.tags));
     const { organization, principal } = this.auth;
     const now = this.ctx.clock.now();
-    const staleMs = this.ctx.options.provisionerDaemonStaleMs;
+    // A connected daemon is seen at least every ping interval; a name silent for longer than two is free again.
+    const liveMs = 2 * this.ctx.options.daemonPingMs + LAST_SEEN_WRITE_MS;
     const row = await inTx(this.ctx.pool, async (tx) => {
       const existing = await getExternalProvisionerDaemonByNameForUpdate(tx, organization.id, msg.name);
       const p = {
@@ -193,12 +197,14 @@ export class DaemonSession {
       };
       if (!existing) return insertExternalProvisionerDaemon(tx, p);
       // Another process under the same name, alive a moment ago: two daemons must not share one identity (and jobs).
-      if (existing.instance_id && existing.instance_id !== instanceId && now.getTime() - existing.last_seen_at.getTime() < staleMs) {
+      if (existing.instance_id && existing.instance_id !== instanceId && now.getTime() - existing.last_seen_at.getTime() < liveMs) {
         throw new WireError('conflict', `A provisioner daemon named "${msg.name}" is already connected; give this one another --name.`);
       }
       return updateExternalProvisionerDaemon(tx, p);
     });
     this.daemon = row;
+    this.#lastSeenAt = row.last_seen_at;
+    this.#lastSeenWrite = Date.now();
     this.#client = new InProcessProvisionerdClient(
       this.ctx,
       { id: row.id, name: row.name, provisioners: row.provisioners, tags: row.tags, organizationId: organization.id },
@@ -208,7 +214,10 @@ export class DaemonSession {
     const running = new Set(Array.isArray(msg.running_job_ids) ? msg.running_job_ids.map(String) : []);
     for (const jobId of await getRunningJobIDsOfWorkers(this.ctx.pool, [row.id])) {
       if (running.has(jobId)) this.#watch(jobId);
-      else await abortJob(this.ctx, jobId, `The provisioner daemon "${row.name}" reconnected without this job: it was lost with its connection.`);
+      // Never started (no line reached us): back to the queue. Otherwise it is failed, with the reason.
+      else if (!(await releaseJob(this.ctx, jobId, row.id))) {
+        await abortJob(this.ctx, jobId, `The provisioner daemon "${row.name}" reconnected without this job: it was lost with its connection.`);
+      }
     }
     this.ctx.logger.info({ daemon: row.name, daemon_id: row.id, auth: principal.kind, tags }, 'provisioner daemon connected');
     return { daemon_id: row.id, name: row.name, organization_id: organization.id, tags: row.tags, api_version: PROVISIONERD_API_VERSION };
@@ -265,7 +274,8 @@ export class DaemonSession {
     const now = Date.now();
     if (!id || now - this.#lastSeenWrite < LAST_SEEN_WRITE_MS) return;
     this.#lastSeenWrite = now;
-    updateProvisionerDaemonsLastSeen(this.ctx.pool, [id], this.ctx.clock.now()).catch((e: unknown) =>
+    this.#lastSeenAt = this.ctx.clock.now();
+    updateProvisionerDaemonsLastSeen(this.ctx.pool, [id], this.#lastSeenAt).catch((e: unknown) =>
       this.ctx.logger.warn({ err: coerceError(e).message }, 'could not refresh a provisioner daemon'),
     );
   }
@@ -282,6 +292,12 @@ export class DaemonSession {
     this.#cancelWatch.clear();
     this.#client?.close();
     this.hooks.closed(this);
+    // The name is free for the next process at once (a restarted daemon need not wait for the stale interval).
+    if (this.daemon) {
+      releaseDaemonInstance(this.ctx.pool, this.daemon.id, this.daemon.instance_id, this.#lastSeenAt).catch((e: unknown) =>
+        this.ctx.logger.warn({ err: coerceError(e).message }, 'could not release a provisioner daemon name'),
+      );
+    }
     if (this.daemon) this.ctx.logger.info({ daemon: this.daemon.name }, 'provisioner daemon disconnected');
   }
 }

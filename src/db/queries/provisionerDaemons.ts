@@ -71,6 +71,14 @@ export async function updateExternalProvisionerDaemon(db: Queryable, p: External
   return rows[0] as ProvisionerDaemonRow;
 }
 
+/**
+ * The daemon process `instanceId` disconnected: another process may take the name now. Not when the row was seen after
+ * `lastSeenAt`: the same process has reconnected through another replica meanwhile.
+ */
+export async function releaseDaemonInstance(db: Queryable, id: string, instanceId: string, lastSeenAt: Date): Promise<void> {
+  await db.query(`UPDATE provisioner_daemons SET instance_id = '' WHERE id = $1 AND instance_id = $2 AND last_seen_at <= $3`, [id, instanceId, lastSeenAt]);
+}
+
 export async function updateProvisionerDaemonsLastSeen(db: Queryable, ids: string[], now: Date): Promise<void> {
   if (ids.length === 0) return;
   await db.query('UPDATE provisioner_daemons SET last_seen_at = $2 WHERE id = ANY($1::uuid[])', [ids, now]);
