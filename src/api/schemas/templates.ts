@@ -1,5 +1,5 @@
-import { matchedProvisionersSchema } from './provisionerDaemons.js';
 import { arr, bool, int, nullable, obj, str, time, uuid } from './common.js';
+import { matchedProvisionersSchema } from './provisionerDaemons.js';
 import { provisionerJobSchema } from './provisionerJobs.js';
 import { userSchema } from './users.js';
 

@@ -1,4 +1,3 @@
-import { matchedProvisioners } from './matchedProvisioners.js';
 import type { Queryable } from '../../db/pool.js';
 import { getMembershipsByUsers } from '../../db/queries/organizations.js';
 import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
@@ -15,6 +14,8 @@ import { convertProvisionerJob } from '../convert/provisionerJobs.js';
 import { convertTemplate, convertTemplateVersion, type TemplateExtras } from '../convert/templates.js';
 import { convertUser } from '../convert/users.js';
 import { errors } from '../http/errors.js';
+
+import { matchedProvisioners } from './matchedProvisioners.js';
 
 /** Build-time percentiles look at the last 30 days, so a template's slow past does not hide how it builds today. */
 const BUILD_STATS_WINDOW_MS = 30 * 24 * 3600_000;
