@@ -27,10 +27,10 @@ const ALLOWED = {
   server: ['api', 'db', 'jobs', 'lib', 'sdk', 'provisionersdk', 'provisionerd', 'provisioners'],
 };
 /**
- * Entry points the CLI dispatches to: `kiln server` starts src/server (the composition root) and `kiln agent` runs the
- * agent. They parse flags and own signals; nothing else in cli/ reaches past the SDK.
+ * Entry points the CLI dispatches to: `kiln server` starts src/server (the composition root), `kiln agent` runs the
+ * agent, and `kiln provisionerd start` runs the daemon with provisioners from src/server/provisioners.ts. They parse flags and own signals; nothing else in cli/ reaches past the SDK.
  */
-const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/agent.ts']);
+const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/agent.ts', 'cli/commands/provisionerd.ts']);
 
 async function* walk(dir) {
   for (const e of await readdir(dir, { withFileTypes: true })) {

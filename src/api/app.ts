@@ -81,7 +81,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
       security: [{ CoderSessionToken: [] }],
     },
   });
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  // 16 MiB: a provisioner daemon's final report carries the build's whole provisioner state in one frame.
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
 
   await registerRoutes(app, ctx, { metrics });
   return app;

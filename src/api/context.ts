@@ -34,6 +34,18 @@ export interface ServerOptions {
   enablePathApps: boolean;
   /** Lifetime of an app token minted by the auth redirect. */
   appTokenLifetimeMs: number;
+  /** `--provisioner-daemon-psk`: a shared secret external daemons may authenticate with (unset: keys or tokens only). */
+  provisionerDaemonPsk?: string;
+  /** A daemon not seen for this long is `offline` (Coder: 90 s). */
+  provisionerDaemonStaleMs: number;
+  /** External daemons are pinged this often; one that misses a ping is disconnected. */
+  daemonPingMs: number;
+  /** Idle daemons look at the queue this often even without a job-posted notification. */
+  daemonPollMs: number;
+  /** This replica (GET /replicas); set by the composition root. */
+  replicaId: string;
+  /** Replicas refresh their row this often; one silent for three intervals is dead (hidden, then forgotten). */
+  replicaHeartbeatMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -51,6 +63,11 @@ export const defaultServerOptions: ServerOptions = {
   wildcardAccessUrl: '',
   enablePathApps: false,
   appTokenLifetimeMs: 3600_000,
+  provisionerDaemonStaleMs: 90_000,
+  daemonPingMs: 10_000,
+  daemonPollMs: 5_000,
+  replicaId: '00000000-0000-0000-0000-000000000000',
+  replicaHeartbeatMs: 5_000,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

@@ -1,13 +1,14 @@
-import { acquireProvisionerJob, type ProvisionerJobRow, type WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
+import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow, type WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
 import { getWorkspaceIDOfBuild } from '../db/queries/provisionerJobTargets.js';
 
-import { workspaceChannel } from './channels.js';
+import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
 import { publish, type JobsContext } from './context.js';
 
 export interface AcquiringDaemon {
   id: string;
   provisioners: string[];
   tags: Record<string, string>;
+  organizationId?: string | null;
 }
 
 /**
@@ -15,10 +16,20 @@ export interface AcquiringDaemon {
  * none. A workspace build's watchers are told it started.
  */
 export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<ProvisionerJobRow | undefined> {
-  const job = await acquireProvisionerJob(ctx.pool, { now: ctx.clock.now(), workerId: daemon.id, provisioners: daemon.provisioners, tags: daemon.tags });
+  const job = await acquireProvisionerJob(ctx.pool, { now: ctx.clock.now(), workerId: daemon.id, provisioners: daemon.provisioners, tags: daemon.tags, organizationId: daemon.organizationId });
   if (job?.type === 'workspace_build') {
     const workspaceId = await getWorkspaceIDOfBuild(ctx.pool, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
     if (workspaceId) await publish(ctx, workspaceChannel(workspaceId));
   }
   return job;
+}
+
+/**
+ * Returns a job to the queue when it could not be handed to the daemon that took it (its connection closed in
+ * between), and wakes the other daemons. A job that already wrote anything stays with its worker.
+ */
+export async function releaseJob(ctx: JobsContext, jobId: string, workerId: string): Promise<boolean> {
+  const released = await releaseProvisionerJob(ctx.pool, jobId, workerId);
+  if (released) await publish(ctx, JOB_POSTED_CHANNEL, jobId);
+  return released;
 }

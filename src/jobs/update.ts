@@ -1,5 +1,5 @@
 import { inTx } from '../db/pool.js';
-import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogSeq, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
 import { insertProvisionerJobLogs } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
@@ -24,7 +24,12 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
     const job = await getProvisionerJobForUpdate(tx, req.job_id);
     assertOwnedAndOpen(job, workerId, req.job_id);
-    const capped = capLogs(job, req.logs, ctx.options.maxJobLogBytes);
+    // Lines a network daemon numbered and we already stored (its reply was lost, it sent them again) are dropped.
+    const stored = job.log_seq ?? 0;
+    const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
+    const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
+    if (maxSeq > stored) await updateProvisionerJobLogSeq(tx, job.id, maxSeq);
+    const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
     await updateProvisionerJobLogUsage(tx, { id: job.id, now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed });
     const ids = await insertProvisionerJobLogs(tx, job.id, capped.lines);
     return { canceled: job.canceled_at !== null, firstId: ids[0] };

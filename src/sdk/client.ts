@@ -2,7 +2,9 @@ import type { AppHostResponse } from './apps.js';
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
 import type { TemplateVersionParameter, TemplateVersionVariable, WorkspaceBuildParameter } from './types/parameters.js';
-import type { ProvisionerDaemon, ProvisionerJob, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { ProvisionerDaemon, ProvisionerDaemonsQuery } from './types/provisionerDaemons.js';
+import type { ProvisionerJob, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { CreateProvisionerKeyRequest, CreateProvisionerKeyResponse, ProvisionerKey, Replica } from './types/provisionerKeys.js';
 import type {
   CreateTemplateRequest,
   CreateTemplateVersionDryRunRequest,
@@ -180,7 +182,17 @@ export class KilnClient {
     followJsonLines<WorkspaceAgentStartupLog>(this.http, `/api/v2/workspaceagents/${enc(id)}/startup-logs`, opts);
 
   // --- provisioners
-  provisionerDaemons = (org: string) => this.http.json<ProvisionerDaemon[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerdaemons`);
+  provisionerDaemons = (org: string, q: ProvisionerDaemonsQuery = {}) =>
+    this.http.json<ProvisionerDaemon[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerdaemons`, { query: q as Query });
+  provisionerJobs = (org: string, q: ProvisionerDaemonsQuery = {}) =>
+    this.http.json<ProvisionerJob[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerjobs`, { query: q as Query });
+  provisionerJob = (org: string, id: string) => this.http.json<ProvisionerJob>('GET', `/api/v2/organizations/${enc(org)}/provisionerjobs/${enc(id)}`);
+  createProvisionerKey = (org: string, req: CreateProvisionerKeyRequest) =>
+    this.http.json<CreateProvisionerKeyResponse>('POST', `/api/v2/organizations/${enc(org)}/provisionerkeys`, { body: req });
+  provisionerKeys = (org: string) => this.http.json<ProvisionerKey[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerkeys`);
+  deleteProvisionerKey = (org: string, name: string) =>
+    this.http.fetch('DELETE', `/api/v2/organizations/${enc(org)}/provisionerkeys/${enc(name)}`).then(() => undefined);
+  replicas = () => this.http.json<Replica[]>('GET', '/api/v2/replicas');
 }
 
 function enc(s: string): string {

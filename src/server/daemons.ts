@@ -13,6 +13,7 @@ import { TerraformProvisioner } from '../provisioners/terraform/terraform.js';
 import type { TerraformBinary } from '../provisioners/terraform/binary.js';
 import type { Provisioner } from '../provisionersdk/provisioner.js';
 
+
 /** How often built-in daemons refresh `last_seen_at`. */
 const LAST_SEEN_INTERVAL_MS = 15_000;
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 
 import type { ServerOptions } from '../api/context.js';
+import { registerReplica, type ReplicaRegistration } from '../api/replicas.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { startReaperLoop } from '../api/provisionerdserver/index.js';
 import type { Clock } from '../lib/clock.js';
@@ -58,8 +60,12 @@ export interface ServerConfig {
   reaperIntervalMs?: number;
   /** Built-in daemon tuning (heartbeat, log batching), for tests. */
   daemonOptions?: Parameters<typeof startBuiltinDaemons>[1]['daemon'];
-  /** How often idle built-in daemons look at the queue without being notified (default 5 s). */
+  /** How often idle daemons look at the queue without being notified (default 5 s). */
   daemonPollMs?: number;
+  /** `--provisioner-daemon-psk`: external daemons may authenticate with this shared secret. */
+  provisionerDaemonPsk?: string;
+  /** How often this replica refreshes its row in `replicas` (default 5 s). */
+  replicaHeartbeatMs?: number;
 }
 
 export interface RunningServer {
@@ -91,6 +97,10 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
       ...(cfg.wildcardAccessUrl ? { wildcardAccessUrl: cfg.wildcardAccessUrl } : {}),
       ...(cfg.enablePathApps ? { enablePathApps: true } : {}),
+      provisionerDaemonPsk: cfg.provisionerDaemonPsk || undefined,
+      replicaId: randomUUID(),
+      ...(cfg.daemonPollMs ? { daemonPollMs: cfg.daemonPollMs } : {}),
+      ...(cfg.replicaHeartbeatMs ? { replicaHeartbeatMs: cfg.replicaHeartbeatMs } : {}),
       ...cfg.overrides,
     },
     clock: cfg.clock,
@@ -101,6 +111,14 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
   });
   let daemons: BuiltinDaemons;
   const terraform = await findTerraform(cfg.terraformPath, cfg.terraformSearchPath ?? process.env.PATH);
+  let replica: ReplicaRegistration;
+  try {
+    // Every server registers itself, so GET /replicas shows the processes sharing this database.
+    replica = await registerReplica(api.ctx);
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
   try {
     daemons = await startBuiltinDaemons(api.ctx, {
       count: cfg.provisionerDaemons,
@@ -114,11 +132,13 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       terraformCancelGraceMs: cfg.terraformCancelGraceMs,
     });
   } catch (e) {
+    await replica.stop();
     await api.close();
     throw e;
   }
   // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
-  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs);
+  // Default: a quarter of the hang timeout (at most 30 s), so a hung job is failed soon after the timeout passes.
+  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs ?? Math.min(30_000, Math.max(1_000, Math.floor(cfg.jobHangTimeoutMs / 4))));
   let closing: Promise<void> | undefined;
   return {
     api,
@@ -131,6 +151,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
         await reaper.stop();
         // Daemons report their last job through the pool, so they stop before it closes.
         await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
+        await replica.stop();
         await api.close();
       })()),
   };

@@ -24,6 +24,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
     created_at: job.created_at.getTime(),
     provisioner: job.provisioner,
     user_name: initiator.username,
+    file_id: job.file_id,
     template_source_archive: new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength),
   };
   const accessUrl = ctx.options.accessUrl;

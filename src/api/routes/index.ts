@@ -9,8 +9,12 @@ import { fileRoutes } from './files.js';
 import { metaRoutes } from './meta.js';
 import { organizationRoutes } from './organizations.js';
 import { parameterRoutes } from './parameters.js';
-import { provisionerDaemonRoutes } from './provisionerDaemons.js';
 import { templateExtraRoutes } from './templateExtras.js';
+import { DaemonSessions } from '../provisionerdserver/serve.js';
+
+import { provisionerDaemonRoutes } from './provisionerDaemons.js';
+import { provisionerKeyRoutes } from './provisionerKeys.js';
+import { replicaRoutes } from './replicas.js';
 import { templateRoutes } from './templates.js';
 import { templateVersionDryRunRoutes } from './templateVersionDryRun.js';
 import { templateVersionRoutes } from './templateVersions.js';
@@ -35,7 +39,12 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await workspaceUpdateRoutes(app, ctx);
   await workspaceBuildRoutes(app, ctx);
   await parameterRoutes(app, ctx);
-  await provisionerDaemonRoutes(app, ctx);
+  // External daemons' connections: closed first on shutdown, so they reconnect to another replica at once.
+  const sessions = new DaemonSessions(ctx);
+  app.addHook('preClose', async () => sessions.close());
+  await provisionerDaemonRoutes(app, ctx, sessions);
+  await provisionerKeyRoutes(app, ctx);
+  await replicaRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
   await applicationRoutes(app, ctx);
   await agentBinaryRoutes(app);

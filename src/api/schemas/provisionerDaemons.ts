@@ -1,2 +1,7 @@
-// The shape is defined once in the SDK; this name is what routes import.
-export { ProvisionerDaemon as provisionerDaemonSchema } from '../../sdk/types/provisionerJobs.js';
+// The shapes are defined once in the SDK; these names are what routes import.
+export { ProvisionerDaemon as provisionerDaemonSchema } from '../../sdk/types/provisionerDaemons.js';
+export {
+  CreateProvisionerKeyRequest as createProvisionerKeyBody,
+  ProvisionerKey as provisionerKeySchema,
+  Replica as replicaSchema,
+} from '../../sdk/types/provisionerKeys.js';

@@ -26,6 +26,7 @@ export const serverFlags: FlagSpec[] = [
   { name: 'enable-path-apps', type: 'boolean', env: true, description: "Also serve apps at /@<owner>/<workspace>.<agent>/apps/<app>/ on the dashboard's origin (single-user setups only)" },
   { name: 'terraform-path', type: 'string', env: true, placeholder: 'path', description: 'The terraform binary (1.3+) for the terraform provisioner (default: terraform on PATH; off when none is found)' },
   { name: 'terraform-registry-provider', type: 'boolean', env: true, description: 'Templates get coder/coder from the Terraform registry instead of kiln\'s built-in provider (needs network)' },
+  { name: 'provisioner-daemon-psk', type: 'string', env: true, placeholder: 'secret', description: 'A pre-shared key external provisioner daemons may authenticate with (default: none; use provisioner keys)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -84,6 +85,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     enablePathApps: flags['enable-path-apps'] === true,
     terraformPath: flags['terraform-path'] ? String(flags['terraform-path']) : undefined,
     terraformRegistryProvider: flags['terraform-registry-provider'] === true,
+    provisionerDaemonPsk: flags['provisioner-daemon-psk'] ? String(flags['provisioner-daemon-psk']) : undefined,
   };
 }
 

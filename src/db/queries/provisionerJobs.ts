@@ -21,6 +21,8 @@ export interface ProvisionerJobRow {
   tags: Record<string, string>;
   logs_length: number;
   logs_overflowed: boolean;
+  /** The highest daemon-assigned log sequence number stored (0: none); see `updateProvisionerJobLogSeq`. */
+  log_seq?: number;
 }
 
 /**
@@ -161,6 +163,8 @@ export interface AcquireJobParams {
   workerId: string;
   provisioners: string[];
   tags: Record<string, string>;
+  /** An external daemon serves one organization; a built-in one (null) serves all. */
+  organizationId?: string | null;
 }
 
 /**
@@ -177,14 +181,20 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
        SELECT id FROM provisioner_jobs
        WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
          AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
+         AND ($5::uuid IS NULL OR organization_id = $5)
        ORDER BY created_at
        FOR UPDATE SKIP LOCKED
        LIMIT 1
      )
      RETURNING *`,
-    [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags)],
+    [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.organizationId ?? null],
   );
   return rows[0];
+}
+
+/** Records the highest log sequence number stored, so a re-sent batch is recognised (network daemons number lines). */
+export async function updateProvisionerJobLogSeq(db: Queryable, id: string, seq: number): Promise<void> {
+  await db.query('UPDATE provisioner_jobs SET log_seq = GREATEST(log_seq, $2) WHERE id = $1', [id, seq]);
 }
 
 /**
@@ -235,6 +245,50 @@ export async function getStalePendingProvisionerJobs(db: Queryable, createdBefor
     `SELECT * FROM provisioner_jobs WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL AND created_at < $1
      ORDER BY created_at LIMIT $2`,
     [createdBefore, limit],
+  );
+  return rows;
+}
+
+/** Puts a job this worker took back in the queue (it could not be handed over: the daemon's connection was gone). */
+export async function releaseProvisionerJob(db: Queryable, id: string, workerId: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL
+     WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL AND log_seq = 0 AND logs_length = 0`,
+    [id, workerId],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Is `fileId` the archive of a job this worker is running? A daemon may fetch only those files. */
+export async function workerRunsJobWithFile(db: Queryable, workerId: string, fileId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM provisioner_jobs WHERE worker_id = $1 AND file_id = $2 AND completed_at IS NULL LIMIT 1', [workerId, fileId]);
+  return rows.length > 0;
+}
+
+export interface JobNamesRow {
+  id: string;
+  template_version_name: string | null;
+  template_id: string | null;
+  template_name: string | null;
+  template_display_name: string | null;
+  template_icon: string | null;
+  workspace_id: string | null;
+  workspace_name: string | null;
+}
+
+/** The names a job's `metadata` shows (its version, template and workspace), for any kind of job, in one statement. */
+export async function getJobNames(db: Queryable, jobIds: string[]): Promise<JobNamesRow[]> {
+  if (jobIds.length === 0) return [];
+  const { rows } = await db.query<JobNamesRow>(
+    `SELECT j.id, v.name AS template_version_name, t.id AS template_id, t.name AS template_name, t.display_name AS template_display_name,
+            t.icon AS template_icon, w.id AS workspace_id, w.name AS workspace_name
+     FROM provisioner_jobs j
+     LEFT JOIN workspace_builds b ON b.job_id = j.id
+     LEFT JOIN workspaces w ON w.id = b.workspace_id
+     LEFT JOIN template_versions v ON v.id = COALESCE(b.template_version_id, (j.input->>'template_version_id')::uuid)
+     LEFT JOIN templates t ON t.id = v.template_id
+     WHERE j.id = ANY($1::uuid[])`,
+    [jobIds],
   );
   return rows;
 }

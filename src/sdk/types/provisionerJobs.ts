@@ -4,7 +4,7 @@
  * - provisioner daemon: a process that acquires jobs, one at a time, and runs them with a provisioner plugin.
  * - provisioner: the plugin that does the work (echo, local, terraform).
  */
-import { Arr, Bool, Int, Nullable, Obj, Opt, Str, StringEnum, StringMap, Time, Uuid, type Static } from './wire.js';
+import { Bool, Int, Nullable, Obj, Opt, Str, StringEnum, StringMap, Time, Uuid, type Static } from './wire.js';
 
 export const PROVISIONER_JOB_STATUSES = ['pending', 'running', 'succeeded', 'canceling', 'canceled', 'failed'] as const;
 export const ProvisionerJobStatus = StringEnum(PROVISIONER_JOB_STATUSES);
@@ -77,15 +77,4 @@ export const ProvisionerJobLog = Obj({
 });
 export type ProvisionerJobLog = Static<typeof ProvisionerJobLog>;
 
-export const ProvisionerDaemon = Obj({
-  id: Uuid(),
-  created_at: Time(),
-  updated_at: Opt(Time()),
-  last_seen_at: Opt(Time()),
-  name: Str(),
-  provisioners: Arr(Str()),
-  tags: StringMap(),
-  /** The job it is running now, if any. */
-  current_job_id: Opt(Uuid()),
-});
-export type ProvisionerDaemon = Static<typeof ProvisionerDaemon>;
+export type { ProvisionerDaemon } from './provisionerDaemons.js';

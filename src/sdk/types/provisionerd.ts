@@ -113,6 +113,8 @@ export interface AcquiredJob {
   provisioner: string;
   /** The initiator's username. */
   user_name: string;
+  /** The template archive's file id: a network daemon fetches (and caches) the archive by it. */
+  file_id?: string;
   type: AcquiredJobType;
   /** The template version's source archive (a tar). */
   template_source_archive: Uint8Array;
@@ -128,6 +130,11 @@ export interface JobLog {
   level: LogLevel;
   stage: string;
   output: string;
+  /**
+   * Network daemons number each job's lines from 1; the server stores a line once however often it is re-sent (a
+   * reply lost in a disconnect). Built-in daemons leave it out.
+   */
+  seq?: number;
 }
 
 export interface UpdateJobRequest {
