@@ -1,4 +1,6 @@
 import type { Clock } from '../lib/clock.js';
+import { defaultLoginLimits, type LoginLimits } from './auth/loginLimiter.js';
+import { defaultStreamLimits, type StreamLimits } from './http/streamCaps.js';
 import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
@@ -24,6 +26,10 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** Failed password logins allowed per client IP and per account in a window (then 429 with Retry-After). */
+  loginLimits: LoginLimits;
+  /** Long-lived streams (log follows, workspace watches) one user may hold open at once. */
+  streamLimits: StreamLimits;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -37,6 +43,8 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  loginLimits: defaultLoginLimits,
+  streamLimits: defaultStreamLimits,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

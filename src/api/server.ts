@@ -23,11 +23,18 @@ export interface ApiServerConfig {
   /** Embedded cluster tuned for throwaway data (tests, benchmarks). */
   ephemeralPostgres?: boolean;
   poolSize?: number;
+  /** Connections reserved for the built-in daemons and the reaper (default 5). */
+  enginePoolSize?: number;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
   ctx: ServerContext;
+  /**
+   * The same context on a pool of its own, for the built-in daemons and the reaper: however many requests, followers
+   * or slow statements hold the API's pool, builds still report their logs and finish.
+   */
+  engineCtx: ServerContext;
   url: string;
   postgres?: EmbeddedPostgres;
   migrated: number[];
@@ -54,9 +61,11 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     url = postgres.url;
   }
   let pool: Pool | undefined;
+  let enginePool: Pool | undefined;
   let pubsub: PgPubsub | undefined;
   try {
-    pool = createPool(url, cfg.poolSize ?? 20);
+    pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln' });
+    enginePool = createPool(url, { max: cfg.enginePoolSize ?? 5, applicationName: 'kiln-engine' });
     const migrated = await migrate(pool);
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
     pubsub = new PgPubsub(url, pool, logger);
@@ -64,6 +73,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
     const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options };
+    const engineCtx: ServerContext = { ...ctx, pool: enginePool };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
     const addr = app.server.address();
@@ -71,11 +81,13 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     if (!cfg.options?.accessUrl) options.accessUrl = base;
     const p = pool;
+    const ep = enginePool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;
     return {
       app,
       ctx,
+      engineCtx,
       url: base,
       postgres,
       migrated,
@@ -84,12 +96,14 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
           await app.close();
           await ps.close();
           await p.end();
+          await ep.end();
           await postgres?.stop();
         })()),
     };
   } catch (e) {
     await pubsub?.close().catch(() => {});
     await pool?.end().catch(() => {});
+    await enginePool?.end().catch(() => {});
     await postgres?.stop().catch(() => {});
     throw e;
   }

@@ -74,13 +74,13 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
   });
   let daemons: BuiltinDaemons;
   try {
-    daemons = await startBuiltinDaemons(api.ctx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
+    daemons = await startBuiltinDaemons(api.engineCtx, { count: cfg.provisionerDaemons, logger, daemon: cfg.daemonOptions, pollMs: cfg.daemonPollMs, dataDir: cfg.dataDir });
   } catch (e) {
     await api.close();
     throw e;
   }
   // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
-  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs);
+  const reaper = startReaperLoop(api.engineCtx, cfg.reaperIntervalMs);
   let closing: Promise<void> | undefined;
   return {
     api,
