@@ -1,5 +1,6 @@
 import type { ServerOptions } from '../api/context.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
+import { startKeyPurgeLoop, type KeyPurgeLoop } from '../api/auth/keyPurge.js';
 import { startReaperLoop } from '../api/provisionerdserver/index.js';
 import type { Clock } from '../lib/clock.js';
 import { getUserCount } from '../db/queries/users.js';
@@ -47,6 +48,8 @@ export interface RunningServer {
   url: string;
   /** The built-in provisioner daemons (`--provisioner-daemons`). */
   daemons: BuiltinDaemons;
+  /** Deletes expired API keys at start and hourly; `runOnce` for tests. */
+  keyPurge: KeyPurgeLoop;
   /** Whether the first user exists yet (the CLI prints how to create it when not). */
   hasUsers(): Promise<boolean>;
   /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
@@ -79,17 +82,21 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     await api.close();
     throw e;
   }
-  // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
+  // Jobs left running by another replica that died are failed once their heartbeat is older than --job-hang-timeout
+  // (this server's own were failed at once by startBuiltinDaemons).
   const reaper = startReaperLoop(api.engineCtx, cfg.reaperIntervalMs);
+  const keyPurge = startKeyPurgeLoop(api.engineCtx);
   let closing: Promise<void> | undefined;
   return {
     api,
     url: api.url,
     daemons,
+    keyPurge,
     hasUsers: async () => (await getUserCount(api.ctx.pool)) > 0,
     close: () =>
       (closing ??= (async () => {
         await reaper.stop();
+        await keyPurge.stop();
         // Daemons report their last job through the pool, so they stop before it closes.
         await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
         await api.close();

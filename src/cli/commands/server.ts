@@ -80,6 +80,8 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
 const DRAIN_TIMEOUT_MS = 10_000;
 /** Stopping daemons, the pool and PostgreSQL gets this long before PostgreSQL is stopped directly. */
 const STOP_TIMEOUT_MS = 30_000;
+/** The hard bound on a shutdown after SIGTERM/SIGINT: drain, stop, stopping PostgreSQL, and a margin. */
+export const SHUTDOWN_DEADLINE_MS = DRAIN_TIMEOUT_MS + STOP_TIMEOUT_MS + 10_000;
 
 export async function run(argv: string[]): Promise<number> {
   const cfg = serverConfigFromArgs(argv);
@@ -117,13 +119,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     const signal = await signals.first;
     logger.info({ signal }, 'shutting down: draining requests, then stopping PostgreSQL');
+    // Whatever hangs (a database that does not answer, a stuck provisioner), the process ends within this bound.
+    setTimeout(() => {
+      logger.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     // Stop accepting connections (idle keep-alive ones close now), let requests in flight finish, then close the rest.
     server.api.app.server.close();
     await Promise.race([inflight.idle(), delay(DRAIN_TIMEOUT_MS), signals.second]);
     const stopped = await Promise.race([server.close().then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!stopped) {
       logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown timed out: stopping PostgreSQL directly');
-      await server.api.postgres?.stop();
+      await Promise.race([server.api.postgres?.stop(), delay(5_000)]);
+      setTimeout(() => process.exit(1), 1_000).unref();
       return 1;
     }
     console.log('kiln stopped');
