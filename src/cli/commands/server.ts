@@ -53,13 +53,19 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be trace, debug, info, warn or error`);
   const daemons = Number(flags['provisioner-daemons']);
   if (!Number.isInteger(daemons) || daemons < 0) throw new UsageError('--provisioner-daemons must be a whole number ≥ 0');
+  // Zero would mean "fail every job at once" (hang timeout) or "sessions that expire as they are made": refused.
   const duration = (name: string) => {
+    let ms: number;
     try {
-      return parseDuration(String(flags[name]));
+      ms = parseDuration(String(flags[name]));
     } catch (e) {
       throw new UsageError(`--${name}: ${(e as Error).message}`);
     }
+    if (ms <= 0) throw new UsageError(`--${name} must be longer than zero`);
+    return ms;
   };
+  const maxFileBytes = Number(flags['max-file-size']);
+  if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new UsageError('--max-file-size must be a whole number of bytes > 0');
   return {
     address: String(flags.address),
     accessUrl: flags['access-url'] ? String(flags['access-url']) : undefined,
@@ -68,7 +74,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     provisionerDaemons: daemons,
     logLevel: level as LogLevel,
     sessionDurationMs: duration('session-duration'),
-    maxFileBytes: Number(flags['max-file-size']),
+    maxFileBytes,
     jobHangTimeoutMs: duration('job-hang-timeout'),
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
