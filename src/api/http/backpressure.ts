@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 
-/** Bytes a stream may hold unsent for a client that does not read before the client is dropped. */
+/** Default bytes a stream may hold unsent (see StreamLimits.maxUnsentBytes). */
 export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /**

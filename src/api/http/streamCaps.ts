@@ -6,11 +6,13 @@ export interface StreamLimits {
   follow: number;
   /** Workspace watches (`GET /workspaces/{id}/watch`). */
   watch: number;
+  /** Bytes a stream may hold unsent for a client that does not read before the client is dropped. */
+  maxUnsentBytes: number;
 }
 
-export const defaultStreamLimits: StreamLimits = { follow: 64, watch: 32 };
+export const defaultStreamLimits: StreamLimits = { follow: 64, watch: 32, maxUnsentBytes: 1024 * 1024 };
 
-export type StreamKind = keyof StreamLimits;
+export type StreamKind = 'follow' | 'watch';
 
 /**
  * Per-user counters of open streams. Every long-lived stream takes a slot before it subscribes to anything and gives
@@ -23,6 +25,10 @@ export class StreamCaps {
   constructor(private readonly limits: StreamLimits = defaultStreamLimits) {}
 
   /** Takes a slot, or returns undefined when the user already holds the maximum. The release is idempotent. */
+  get maxUnsentBytes(): number {
+    return this.limits.maxUnsentBytes;
+  }
+
   tryAcquire(userId: string, kind: StreamKind): (() => void) | undefined {
     const key = `${kind}:${userId}`;
     const n = this.#open.get(key) ?? 0;

@@ -17,7 +17,8 @@ const PING_MS = 15_000;
  * one of its user's watch slots; a client that stops reading is dropped once `MAX_UNSENT_BYTES` wait for it.
  */
 export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, w: WorkspaceRow): Promise<void> {
-  const release = streamCaps(ctx).acquire(subjectOf(req).userId, 'watch');
+  const caps = streamCaps(ctx);
+  const release = caps.acquire(subjectOf(req).userId, 'watch');
   reply.hijack();
   const res = reply.raw;
   let closed = false;
@@ -35,7 +36,7 @@ export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, re
   req.raw.on('close', stop);
   res.on('close', stop);
   const write = (chunk: string) => {
-    if (!boundedWrite(res, chunk)) stop();
+    if (!boundedWrite(res, chunk, caps.maxUnsentBytes)) stop();
   };
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   write(':\n\n');
