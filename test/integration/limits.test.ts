@@ -61,7 +61,9 @@ describe('bounded inputs and streams', () => {
   });
 
   it('caps concurrent watches per user (429), frees the slot when a watch closes, and drops a client that does not read', async () => {
-    const { template } = await createEchoTemplate(owner.client, owner.organizationId);
+    // Big workspace events (resources with long metadata), so the kernel's socket buffers fill after a few dozen.
+    const resources = Array.from({ length: 40 }, (_, i) => ({ name: `r${i}`, type: 'echo_thing', metadata: Array.from({ length: 20 }, (_, j) => ({ key: `k${j}`, value: 'v'.repeat(400) })) }));
+    const { template } = await createEchoTemplate(owner.client, owner.organizationId, { start: { resources } });
     const ws = await createWorkspace(owner.client, owner.organizationId, template.id);
     await waitForBuild(owner.client, ws.latest_build.id);
     const caps = streamCaps(srv.server.api.ctx);
@@ -82,7 +84,7 @@ describe('bounded inputs and streams', () => {
     // b never reads: pause it and make the server write until its bound is reached; it is dropped, not buffered.
     b.pause();
     const closed = new Promise<void>((resolve) => b.socket.once('close', () => resolve()));
-    for (let i = 0; i < 3000 && caps.openCount(owner.userId, 'watch') > 0; i++) {
+    for (let i = 0; i < 1000 && caps.openCount(owner.userId, 'watch') > 0; i++) {
       await owner.client.http.json('PUT', `/api/v2/workspaces/${ws.id}/ttl`, { body: { ttl_ms: 3_600_000 + i * 60_000 } });
     }
     await waitFor(() => caps.openCount(owner.userId, 'watch') === 0, 'the server to drop the reader that does not read');
