@@ -40,15 +40,27 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const max = o.max ?? 20;
   (pool as { query: unknown }).query = async (...args: unknown[]) => {
-    try {
-      return await query(...args);
-    } catch (e) {
-      if (!isConnectionLoss(e) || !isRetryable(args[0])) throw e;
-      return query(...args);
+    // After every backend was killed, several pooled connections may be dead: each failure discards one, so a read
+    // may meet a few in a row. Bounded by the pool size; a database that refuses new connections is not retried.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await query(...args);
+      } catch (e) {
+        if (!isDeadConnection(e) || !isRetryable(args[0]) || attempt >= max) throw e;
+      }
     }
   };
   return pool;
+}
+
+/** A pooled connection that died (backend terminated, server restarted), as opposed to one that cannot be opened. */
+function isDeadConnection(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null;
+  if (!err) return false;
+  if (err.code === '57P01' || err.code === '57P02' || err.code === '08006' || err.code === '08003' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return true;
+  return /Connection terminated unexpectedly|not queryable/i.test(err.message ?? '');
 }
 
 /** Marks a write that may run twice with the same effect (a timestamp refresh), so it is retried like a read. */
@@ -77,19 +89,16 @@ export function isConnectionLoss(e: unknown): boolean {
  */
 export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, isolation?: 'serializable' | 'repeatable read'): Promise<T> {
   const begin = isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN';
-  let client = await pool.connect();
-  try {
-    await client.query(begin);
-  } catch (e) {
-    // A pooled connection that died while idle fails at BEGIN, before anything was done: take a fresh one, once.
-    client.release(e as Error);
-    if (!isConnectionLoss(e)) throw e;
+  let client: pg.PoolClient;
+  // A pooled connection that died while idle fails at BEGIN, before anything was done: take another (a few may be dead).
+  for (let attempt = 0; ; attempt++) {
     client = await pool.connect();
     try {
       await client.query(begin);
-    } catch (e2) {
-      client.release(e2 as Error);
-      throw e2;
+      break;
+    } catch (e) {
+      client.release(e as Error);
+      if (!isDeadConnection(e) || attempt >= 5) throw e;
     }
   }
   try {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
+import WebSocket from 'ws';
+
 import { streamCaps } from '../../src/api/http/streamCaps.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { createEchoTemplate, createWorkspace, waitForBuild } from '../harness/templates.js';
@@ -90,6 +92,31 @@ describe('bounded inputs and streams', () => {
     await waitFor(() => caps.openCount(owner.userId, 'watch') === 0, 'the server to drop the reader that does not read');
     b.destroy();
     await closed;
+  });
+
+  it('caps concurrent log follows per user: one over the cap is closed with 1008; a closed follow frees its slot', async () => {
+    const { template } = await createEchoTemplate(owner.client, owner.organizationId, { start: { logs: [{ output: 'waiting' }], hang: true } });
+    const ws = await createWorkspace(owner.client, owner.organizationId, template.id);
+    const url = `${srv.url.replace('http', 'ws')}/api/v2/workspacebuilds/${ws.latest_build.id}/logs?follow=true`;
+    const follow = () =>
+      new Promise<{ socket: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+        const socket = new WebSocket(url, { headers: { 'Coder-Session-Token': owner.client.token as string } });
+        const closed = new Promise<number>((r) => socket.once('close', (code) => r(code)));
+        socket.once('open', () => resolve({ socket, closed }));
+        socket.once('error', reject);
+      });
+    const caps = streamCaps(srv.server.api.ctx);
+    const open = [];
+    for (let i = 0; i < 4; i++) open.push(await follow());
+    await waitFor(() => caps.openCount(owner.userId, 'follow') === 4, 'four follows counted');
+    const fifth = await follow();
+    assert.equal(await fifth.closed, 1008);
+    open[0]?.socket.close();
+    await waitFor(() => caps.openCount(owner.userId, 'follow') === 3, 'the closed follow to give its slot back');
+    const again = await follow();
+    for (const f of [...open.slice(1), again]) f.socket.close();
+    await waitFor(() => caps.openCount(owner.userId, 'follow') === 0, 'every slot back');
+    await owner.client.cancelWorkspaceBuild(ws.latest_build.id);
   });
 
   it('lists have a default and a maximum page size', async () => {

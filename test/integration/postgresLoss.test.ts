@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,8 @@ describe('the postmaster SIGKILLed in the middle of a build', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-pgloss-'));
+    // The cluster runs as the postgres user when the suite runs as root: it must be able to enter the directory.
+    await chmod(dir, 0o755);
     cluster = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), logger: createLogger('silent'), ephemeral: true });
   });
   after(async () => {

@@ -86,6 +86,8 @@ describe('CSRF in Chromium', () => {
     hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
     browser = await launchChromium();
     context = await browser.newContext();
+    // The test's TypeScript is compiled with esbuild's keepNames, which wraps inner named functions in __name().
+    await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
     page.on('response', (r) => statuses.set(`${r.request().method()} ${new URL(r.url()).pathname}`, r.status()));
