@@ -30,6 +30,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; kiln answers it (below), with the envelope.
+    http: { requireHostHeader: false },
     forceCloseConnections: true,
     ...fastifyErrorOptions,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
@@ -53,6 +55,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     const bad = findUnstorableString(parsed);
     if (bad !== undefined) return done(unstorableStringError('body', bad), undefined);
     done(null, parsed);
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host) throw errors.badRequest('Missing Host header.', 'HTTP/1.1 requests must carry a Host header.');
   });
   // Query strings and path parameters: the same rule as bodies, for every route, before validation and handlers.
   app.addHook('preValidation', async (req) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import WebSocket from 'ws';
@@ -131,5 +132,27 @@ describe('bounded inputs and streams', () => {
     assert.equal(pageSize(undefined), DEFAULT_PAGE_SIZE);
     assert.equal(pageSize(0), DEFAULT_PAGE_SIZE);
     assert.equal(pageSize(10 ** 9), MAX_PAGE_SIZE);
+  });
+});
+
+describe('malformed HTTP', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ provisionerDaemons: 0 });
+  });
+  after(async () => srv.close());
+
+  it('answers an HTTP/1.1 request without Host with a 400 envelope, not an empty body', async () => {
+    const { hostname, port } = new URL(srv.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(Number(port), hostname, () => s.write('GET /api/v2/buildinfo HTTP/1.1\r\nConnection: close\r\n\r\n'));
+      let out = '';
+      s.on('data', (d: Buffer) => (out += d.toString()));
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    assert.equal((JSON.parse(body) as { message: string }).message, 'Missing Host header.');
   });
 });

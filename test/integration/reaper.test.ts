@@ -174,7 +174,7 @@ describe('a server stopped in the middle of a build', () => {
       jobHangTimeoutMs: 5 * MIN, jobPendingTimeoutMs: 30 * MIN, overrides: { passwordHashCost: 1024 },
     });
     try {
-      const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], `the child server to listen (output so far: ${out})`);
+      const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], `the child server to listen (output so far: ${out})`, 60_000);
       const { owner, t, ws } = await seed(pool, url);
       const b = await insertBuild(pool, owner, t, ws);
       await waitFor(async () => (await jobLogs(pool, b.jobId)).some((l) => l.output === 'working'), 'the build to be running in the child');
