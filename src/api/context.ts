@@ -1,4 +1,6 @@
 import type { Clock } from '../lib/clock.js';
+import { defaultLoginLimits, type LoginLimits } from './auth/loginLimiter.js';
+import { defaultStreamLimits, type StreamLimits } from './http/streamCaps.js';
 import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
@@ -46,6 +48,10 @@ export interface ServerOptions {
   replicaId: string;
   /** Replicas refresh their row this often; one silent for three intervals is dead (hidden, then forgotten). */
   replicaHeartbeatMs: number;
+  /** Failed password logins allowed per client IP and per account in a window (then 429 with Retry-After). */
+  loginLimits: LoginLimits;
+  /** Long-lived streams (log follows, workspace watches) one user may hold open at once. */
+  streamLimits: StreamLimits;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -68,6 +74,8 @@ export const defaultServerOptions: ServerOptions = {
   daemonPollMs: 5_000,
   replicaId: '00000000-0000-0000-0000-000000000000',
   replicaHeartbeatMs: 5_000,
+  loginLimits: defaultLoginLimits,
+  streamLimits: defaultStreamLimits,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

@@ -29,11 +29,18 @@ export interface ApiServerConfig {
   onPostgresFatal?: (err: Error) => void;
   /** Also serve the agent API on a unix socket in this directory (sandboxed workspaces reach the server only so). */
   agentSocket?: { dir: string; gid?: number };
+  /** Connections reserved for the built-in daemons and the reaper (default 5). */
+  enginePoolSize?: number;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
   ctx: ServerContext;
+  /**
+   * The same context on a pool of its own, for the built-in daemons and the reaper: however many requests, followers
+   * or slow statements hold the API's pool, builds still report their logs and finish.
+   */
+  engineCtx: ServerContext;
   url: string;
   postgres?: EmbeddedPostgres;
   agentSocket?: AgentSocket;
@@ -61,9 +68,11 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     url = postgres.url;
   }
   let pool: Pool | undefined;
+  let enginePool: Pool | undefined;
   let pubsub: PgPubsub | undefined;
   try {
-    pool = createPool(url, cfg.poolSize ?? 20);
+    pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln' });
+    enginePool = createPool(url, { max: cfg.enginePoolSize ?? 5, applicationName: 'kiln-engine' });
     const migrated = await migrate(pool);
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
     pubsub = new PgPubsub(url, pool, logger);
@@ -71,6 +80,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
     const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels() };
+    const engineCtx: ServerContext = { ...ctx, pool: enginePool };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
     const addr = app.server.address();
@@ -87,11 +97,13 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     // Browsers resolve every *.localhost name to loopback, so apps get their own origins with no DNS set up.
     if (!cfg.options?.wildcardAccessUrl) options.wildcardAccessUrl = `*.apps.localhost:${boundPort}`;
     const p = pool;
+    const ep = enginePool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;
     return {
       app,
       ctx,
+      engineCtx,
       url: base,
       postgres,
       agentSocket,
@@ -102,12 +114,14 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
           await app.close();
           await ps.close();
           await p.end();
+          await ep.end();
           await postgres?.stop();
         })()),
     };
   } catch (e) {
     await pubsub?.close().catch(() => {});
     await pool?.end().catch(() => {});
+    await enginePool?.end().catch(() => {});
     await postgres?.stop().catch(() => {});
     throw e;
   }

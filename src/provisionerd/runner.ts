@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { backoffDelay, sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError, isRetryable } from '../lib/errors.js';
 import { extractTar } from '../provisionersdk/extract.js';
@@ -27,12 +28,16 @@ export interface RunnerOptions extends UpdaterOptions {
 const CLOSE_WAIT_MS = 5_000;
 const SHUTDOWN_ERROR = 'The provisioner daemon shut down while this job was running.';
 const EMPTY = new Uint8Array(0);
+/** Attempts at the final report while the server cannot be reached (backoff up to 5 s: about a minute in all). */
+const REPORT_ATTEMPTS = 16;
 
 type Outcome = { ok: true; result: ProvisionResult } | { ok: false; error: string; state?: Uint8Array };
 
 /** Runs one acquired job from start to its final report. */
 export class JobRunner {
   readonly #abort = new AbortController();
+  /** Aborted by close(): waits for an unreachable server end at once, so shutdown stays bounded. */
+  readonly #closed = new AbortController();
   readonly #updater: JobUpdater;
   #canceled = false;
   #closing = false;
@@ -64,6 +69,7 @@ export class JobRunner {
   close(): void {
     this.#closing = true;
     this.#abort.abort();
+    this.#closed.abort();
   }
 
   async run(): Promise<void> {
@@ -79,7 +85,7 @@ export class JobRunner {
       unsubscribe?.();
     }
     this.#updater.stop();
-    await this.#updater.drain();
+    await this.#updater.drain(undefined, this.#closed.signal);
     if (this.#updater.lost) return;
     await this.#report(outcome);
   }
@@ -169,7 +175,7 @@ export class JobRunner {
     const { job, o } = this;
     if (!outcome.ok && this.#closing) {
       this.#log('provisioner_daemon', 'warn', `kiln: ${SHUTDOWN_ERROR}`, 'Cleaning Up');
-      await this.#updater.drain(2);
+      await this.#updater.drain(2, this.#closed.signal);
     }
     for (let attempt = 0; ; attempt++) {
       try {
@@ -200,12 +206,13 @@ export class JobRunner {
         o.logger.info({ job_id: job.job_id, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'job finished');
         return;
       } catch (e) {
-        // A refused report (already completed, not ours) will not succeed on retry; nor will anything after 5 tries.
-        if (isProvisionerdError(e) || attempt >= 5 || (!isRetryable(e) && attempt >= 2)) {
+        // A refused report (already completed, not ours) will not succeed on retry. An unreachable server is retried with
+        // backoff for about a minute (a database restarting), but not past a close: shutdown must stay bounded.
+        if (isProvisionerdError(e) || attempt >= REPORT_ATTEMPTS || (!isRetryable(e) && attempt >= 2) || (this.#closed.signal.aborted && attempt >= 1)) {
           o.logger.error({ job_id: job.job_id, err: coerceError(e).message }, 'could not report the job result');
           return;
         }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        await sleep(backoffDelay(attempt, 100, 5_000), this.#closed.signal);
       }
     }
   }

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { ServerContext } from '../api/context.js';
-import { InProcessProvisionerdClient, registerDaemon, touchDaemons, unregisterDaemons } from '../api/provisionerdserver/index.js';
+import { InProcessProvisionerdClient, recoverServerDaemons, registerDaemon, touchDaemons, unregisterDaemons } from '../api/provisionerdserver/index.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { ProvisionerDaemon, type DaemonOptions } from '../provisionerd/daemon.js';
@@ -55,12 +57,23 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
   const provisioners = o.provisioners ?? defaultProvisioners(ctx, o);
   const started: { id: string; name: string; daemon: ProvisionerDaemon; client: InProcessProvisionerdClient }[] = [];
   const host = os.hostname();
+  const serverId = o.dataDir ? await persistedServerId(o.dataDir) : undefined;
+  let workDir: string | undefined;
+  if (serverId) {
+    // Nothing of this server runs yet: whatever its previous process left running or on disk is dead.
+    const failed = await recoverServerDaemons(ctx, serverId);
+    if (failed.length) o.logger.warn({ jobs: failed }, `restart: failed ${failed.length} job(s) this server was running when it stopped unexpectedly`);
+    workDir = path.join(os.tmpdir(), `kiln-jobs-${serverId}`);
+    await rm(workDir, { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
+  }
   try {
     for (let i = 0; i < o.count; i++) {
-      const identity = await registerDaemon(ctx, { name: `${host}-builtin-${i + 1}`, provisioners: Object.keys(provisioners) });
+      const identity = await registerDaemon(ctx, { name: `${host}-builtin-${i + 1}`, provisioners: Object.keys(provisioners), serverId });
       const client = new InProcessProvisionerdClient(ctx, identity, { pollMs: o.pollMs });
       const daemon = new ProvisionerDaemon({
         clock: ctx.clock,
+        ...(workDir ? { workDir } : {}),
         ...o.daemon,
         client,
         provisioners,
@@ -93,6 +106,24 @@ export async function startBuiltinDaemons(ctx: ServerContext, o: BuiltinDaemonsO
         await unregisterDaemons(ctx, ids).catch((e: unknown) => o.logger.warn({ err: coerceError(e).message }, 'could not unregister provisioner daemons'));
       })()),
   };
+}
+
+/**
+ * This server's id, kept in `<dataDir>/server-id` (made on first start). Replicas sharing one database each have their
+ * own data dir, hence their own id: it is how a restarting server knows which daemons were its own.
+ */
+export async function persistedServerId(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'server-id');
+  try {
+    const id = (await readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f-]{36}$/i.test(id)) return id;
+  } catch {
+    // first start
+  }
+  const id = randomUUID();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, id + '\n', { mode: 0o644 });
+  return id;
 }
 
 /** `bin/kiln.js` of this installation: the local provisioner starts `kiln agent` from it. */

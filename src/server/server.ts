@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerOptions } from '../api/context.js';
 import { registerReplica, type ReplicaRegistration } from '../api/replicas.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
+import { startKeyPurgeLoop, type KeyPurgeLoop } from '../api/auth/keyPurge.js';
 import { startReaperLoop } from '../api/provisionerdserver/index.js';
 import type { Clock } from '../lib/clock.js';
 import { getUserCount } from '../db/queries/users.js';
@@ -75,6 +76,8 @@ export interface RunningServer {
   daemons: BuiltinDaemons;
   /** The terraform binary the daemons use, or why terraform is off. */
   terraform: TerraformBinary;
+  /** Deletes expired API keys at start and hourly; `runOnce` for tests. */
+  keyPurge: KeyPurgeLoop;
   /** Whether the first user exists yet (the CLI prints how to create it when not). */
   hasUsers(): Promise<boolean>;
   /** Stops the reaper and the daemons (failing builds still running), then the API and the database. */
@@ -120,7 +123,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
     throw e;
   }
   try {
-    daemons = await startBuiltinDaemons(api.ctx, {
+    daemons = await startBuiltinDaemons(api.engineCtx, {
       count: cfg.provisionerDaemons,
       logger,
       daemon: cfg.daemonOptions,
@@ -138,17 +141,20 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
   }
   // Jobs left running by a server that died are failed once their heartbeat is older than --job-hang-timeout.
   // Default: a quarter of the hang timeout (at most 30 s), so a hung job is failed soon after the timeout passes.
-  const reaper = startReaperLoop(api.ctx, cfg.reaperIntervalMs ?? Math.min(30_000, Math.max(1_000, Math.floor(cfg.jobHangTimeoutMs / 4))));
+  const reaper = startReaperLoop(api.engineCtx, cfg.reaperIntervalMs ?? Math.min(30_000, Math.max(1_000, Math.floor(cfg.jobHangTimeoutMs / 4))));
+  const keyPurge = startKeyPurgeLoop(api.engineCtx);
   let closing: Promise<void> | undefined;
   return {
     api,
     url: api.url,
     daemons,
     terraform,
+    keyPurge,
     hasUsers: async () => (await getUserCount(api.ctx.pool)) > 0,
     close: () =>
       (closing ??= (async () => {
         await reaper.stop();
+        await keyPurge.stop();
         // Daemons report their last job through the pool, so they stop before it closes.
         await daemons.close(cfg.daemonShutdownGraceMs ?? 0);
         await replica.stop();

@@ -62,9 +62,7 @@ describe('local workspaces (real sandbox, real processes)', () => {
     const ws = await createFromExample(port, withSelfCheck);
     const first = await waitForBuild(owner.client, ws.latest_build.id, undefined, 30_000);
     assert.equal(first.job.status, 'succeeded', first.job.error);
-    const builtAt = Date.now();
     const agent = await waitReady(ws.id);
-    assert.ok(Date.now() - builtAt < 10_000);
 
     const logs = await owner.client.workspaceAgentStartupLogs(agent.id);
     assert.ok(logs.some((l) => l.output.includes(`startup: preparing ${ws.name} in /home/kiln`)), JSON.stringify(logs));

@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
-import { upsertWorkspaceParameterValue, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
@@ -68,17 +68,12 @@ export interface InsertBuildParams {
  */
 export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
   const now = ctx.clock.now();
-  for (const pv of p.parameterValues) {
-    await upsertWorkspaceParameterValue(tx, {
-      id: randomUUID(),
-      workspaceId: p.workspace.id,
-      name: pv.name,
-      sourceScheme: pv.source_scheme,
-      sourceValue: pv.source_value,
-      destinationScheme: pv.destination_scheme,
-      now,
-    });
-  }
+  await upsertWorkspaceParameterValues(
+    tx,
+    p.workspace.id,
+    now,
+    p.parameterValues.map((pv) => ({ id: randomUUID(), name: pv.name, sourceScheme: pv.source_scheme, sourceValue: pv.source_value, destinationScheme: pv.destination_scheme })),
+  );
   // Validation comes first: a refused value must leave nothing written (the caller's transaction rolls back anyway).
   const richValues = await resolveBuildParameters(tx, {
     versionId: p.version.id,

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { getProvisionerJobLogs, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
 import type { ProvisionerJobLog } from '../../sdk/types/provisionerJobs.js';
 import type { ValidationError } from '../../sdk/types/response.js';
+import { holdFollowSlot } from '../http/streamCaps.js';
 import type { ServerContext } from '../context.js';
 import { convertProvisionerJobLog } from '../convert/provisionerJobLogs.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -78,6 +79,7 @@ export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) 
         socket.close(1011);
         return;
       }
+      if (!holdFollowSlot(ctx, req.subject?.userId, socket)) return;
       void followJobLogs(ctx, socket, r.job.id, r.after);
     },
   };

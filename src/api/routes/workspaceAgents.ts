@@ -22,6 +22,7 @@ import { appendStartupLogs, convertStartupLog } from '../agents/startupLogs.js';
 import { followStartupLogs } from '../agents/startupLogsFollower.js';
 import { authz } from '../authz.js';
 import { agentInactiveMs } from '../builds/render.js';
+import { holdFollowSlot } from '../http/streamCaps.js';
 import type { ServerContext } from '../context.js';
 import { convertAgent, convertApp, nameAgentApps } from '../convert/workspaceResources.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -95,6 +96,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     wsHandler: (socket: WebSocket, req) => {
       const r = req.startupLogsRequest;
       if (!r) return socket.close(1011);
+      if (!holdFollowSlot(ctx, req.subject?.userId, socket)) return;
       void followStartupLogs(ctx, socket, r.agentId, r.after);
     },
   });

@@ -101,7 +101,7 @@ export async function workspaceUpdateRoutes(app: FastifyInstance, ctx: ServerCon
     wsHandler: (socket: WebSocket, req) => {
       const w = req.watchedWorkspace;
       if (!w) return socket.close(1011);
-      void watchWorkspaceWs(ctx, socket, w);
+      void watchWorkspaceWs(ctx, req, socket, w);
     },
   });
 }

@@ -16,6 +16,7 @@ import { renderBuilds, renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 
 import { ApiError, errors } from '../http/errors.js';
+import { pageSize } from '../http/pagination.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
 import { errorResponses, params, responseSchema, str, uuidParams } from '../schemas/common.js';
 import { createWorkspaceBody, extendWorkspaceBody, updateWorkspaceTTLBody, workspaceSchema, workspacesResponseSchema } from '../schemas/workspaces.js';
@@ -144,8 +145,8 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       let all = await renderWorkspaces(ctx, rows);
       if (f.status) all = all.filter((w) => w.latest_build.status === f.status);
       const offset = Math.max(0, Number(req.query.offset) || 0);
-      const limit = Math.max(0, Number(req.query.limit) || 0);
-      return { workspaces: limit ? all.slice(offset, offset + limit) : all.slice(offset), count: all.length };
+      const limit = pageSize(Number(req.query.limit) || 0);
+      return { workspaces: all.slice(offset, offset + limit), count: all.length };
     },
   );
 

@@ -60,13 +60,19 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be trace, debug, info, warn or error`);
   const daemons = Number(flags['provisioner-daemons']);
   if (!Number.isInteger(daemons) || daemons < 0) throw new UsageError('--provisioner-daemons must be a whole number ≥ 0');
+  // Zero would mean "fail every job at once" (hang timeout) or "sessions that expire as they are made": refused.
   const duration = (name: string) => {
+    let ms: number;
     try {
-      return parseDuration(String(flags[name]));
+      ms = parseDuration(String(flags[name]));
     } catch (e) {
       throw new UsageError(`--${name}: ${(e as Error).message}`);
     }
+    if (ms <= 0) throw new UsageError(`--${name} must be longer than zero`);
+    return ms;
   };
+  const maxFileBytes = Number(flags['max-file-size']);
+  if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new UsageError('--max-file-size must be a whole number of bytes > 0');
   return {
     address: String(flags.address),
     accessUrl: flags['access-url'] ? String(flags['access-url']) : undefined,
@@ -75,7 +81,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     provisionerDaemons: daemons,
     logLevel: level as LogLevel,
     sessionDurationMs: duration('session-duration'),
-    maxFileBytes: Number(flags['max-file-size']),
+    maxFileBytes,
     jobHangTimeoutMs: duration('job-hang-timeout'),
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
@@ -101,6 +107,8 @@ function wildcard(v: unknown): string | undefined {
 const DRAIN_TIMEOUT_MS = 10_000;
 /** Stopping daemons, the pool and PostgreSQL gets this long before PostgreSQL is stopped directly. */
 const STOP_TIMEOUT_MS = 30_000;
+/** The hard bound on a shutdown after SIGTERM/SIGINT: drain, stop, stopping PostgreSQL, and a margin. */
+export const SHUTDOWN_DEADLINE_MS = DRAIN_TIMEOUT_MS + STOP_TIMEOUT_MS + 10_000;
 
 export async function run(argv: string[]): Promise<number> {
   const cfg = serverConfigFromArgs(argv);
@@ -152,13 +160,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     const signal = await signals.first;
     logger.info({ signal }, 'shutting down: draining requests, then stopping PostgreSQL');
+    // Whatever hangs (a database that does not answer, a stuck provisioner), the process ends within this bound.
+    setTimeout(() => {
+      logger.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     // Stop accepting connections (idle keep-alive ones close now), let requests in flight finish, then close the rest.
     server.api.app.server.close();
     await Promise.race([inflight.idle(), delay(DRAIN_TIMEOUT_MS), signals.second]);
     const stopped = await Promise.race([server.close().then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!stopped) {
       logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown timed out: stopping PostgreSQL directly');
-      await server.api.postgres?.stop();
+      await Promise.race([server.api.postgres?.stop(), delay(5_000)]);
+      setTimeout(() => process.exit(1), 1_000).unref();
       return 1;
     }
     console.log('kiln stopped');

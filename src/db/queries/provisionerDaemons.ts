@@ -19,12 +19,12 @@ export interface ProvisionerDaemonRow {
 
 export async function insertProvisionerDaemon(
   db: Queryable,
-  p: { id: string; name: string; provisioners: string[]; tags: Record<string, string>; organizationId: string | null; version: string; now: Date },
+  p: { id: string; name: string; provisioners: string[]; tags: Record<string, string>; organizationId: string | null; version: string; now: Date; serverId?: string },
 ): Promise<ProvisionerDaemonRow> {
   const { rows } = await db.query<ProvisionerDaemonRow>(
-    `INSERT INTO provisioner_daemons (id, name, provisioners, tags, organization_id, version, created_at, updated_at, last_seen_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING *`,
-    [p.id, p.name, p.provisioners, JSON.stringify(p.tags), p.organizationId, p.version, p.now],
+    `INSERT INTO provisioner_daemons (id, name, provisioners, tags, organization_id, version, created_at, updated_at, last_seen_at, server_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8) RETURNING *`,
+    [p.id, p.name, p.provisioners, JSON.stringify(p.tags), p.organizationId, p.version, p.now, p.serverId ?? null],
   );
   return rows[0] as ProvisionerDaemonRow;
 }
@@ -113,6 +113,21 @@ const JOB_SUMMARY = `json_build_object(
 const JOB_TEMPLATE_JOIN = `LEFT JOIN workspace_builds wb ON wb.job_id = j.id
        LEFT JOIN template_versions tv ON tv.id = wb.template_version_id OR tv.job_id = j.id
        LEFT JOIN templates t ON t.id = tv.template_id`;
+
+/** Jobs still running (started, not completed) on built-in daemons a kiln server registered in an earlier life. */
+export async function getRunningJobsOfServerDaemons(db: Queryable, serverId: string): Promise<{ job_id: string; daemon_name: string }[]> {
+  const { rows } = await db.query<{ job_id: string; daemon_name: string }>(
+    `SELECT j.id AS job_id, d.name AS daemon_name FROM provisioner_jobs j JOIN provisioner_daemons d ON d.id = j.worker_id
+     WHERE d.server_id = $1 AND j.started_at IS NOT NULL AND j.completed_at IS NULL ORDER BY j.started_at`,
+    [serverId],
+  );
+  return rows;
+}
+
+export async function deleteProvisionerDaemonsOfServer(db: Queryable, serverId: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM provisioner_daemons WHERE server_id = $1', [serverId]);
+  return rowCount ?? 0;
+}
 
 /**
  * Daemons serving an organization (built-in ones serve every organization) with their key's name and their current

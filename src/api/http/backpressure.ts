@@ -1,0 +1,19 @@
+import type { Writable } from 'node:stream';
+
+/** Default bytes a stream may hold unsent (see StreamLimits.maxUnsentBytes). */
+export const MAX_UNSENT_BYTES = 1024 * 1024;
+
+/**
+ * Writes to a long-lived stream (SSE response, socket) without ever buffering without limit: when the client has not
+ * taken what was already written (the kernel's buffers are full and Node's queue holds more than `limit` bytes), the
+ * connection is destroyed instead. Returns false when the client was dropped (or was already gone).
+ */
+export function boundedWrite(out: Writable, chunk: string, limit = MAX_UNSENT_BYTES): boolean {
+  if (out.destroyed || out.writableEnded) return false;
+  if (out.writableLength + Buffer.byteLength(chunk) > limit) {
+    out.destroy();
+    return false;
+  }
+  out.write(chunk);
+  return true;
+}
