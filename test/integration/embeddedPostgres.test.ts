@@ -46,7 +46,9 @@ describe('the embedded PostgreSQL (its own cluster, not the suite\'s)', () => {
     maxFileBytes: 1024 * 1024,
     jobHangTimeoutMs: 300_000,
     jobPendingTimeoutMs: 300_000,
-    ephemeralPostgres: true,
+    // Durable on purpose: with synchronous_commit off (the ephemeral tuning) a postmaster killed right after a commit
+    // loses it with the WAL buffers, and the user this file creates before the SIGKILL would be gone afterwards.
+    ephemeralPostgres: false,
     overrides: { passwordHashCost: 1024 },
   });
 
