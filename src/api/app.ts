@@ -35,6 +35,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // routes, hooks or WebSocket handling, so nothing of the dashboard's (cookies, CSP) applies to them.
     serverFactory: (handler) => {
       const server = http.createServer((req, res) => apps.request(req, res) || handler(req, res));
+      // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; kiln answers it, with the envelope.
+      (server as { requireHostHeader?: boolean }).requireHostHeader = false;
       const emit = server.emit.bind(server) as (event: string, ...args: unknown[]) => boolean;
       server.emit = ((event: string, ...args: unknown[]) => {
         if (event === 'upgrade' && apps.upgrade(...(args as Parameters<typeof apps.upgrade>))) return true;

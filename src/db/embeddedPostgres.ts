@@ -24,6 +24,8 @@ export interface EmbeddedPostgresOptions {
    * `kiln server` command exits non-zero; without this callback the error is logged and the cluster stays down.
    */
   onFatal?: (err: Error) => void;
+  /** Restart the cluster when it dies (default true). Off for tests that play an external database going down. */
+  supervise?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -315,6 +317,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
    * so the server recovers instead of answering errors forever; if it cannot be brought back, onFatal.
    */
   const supervise = (c: ChildProcess) => {
+    if (opts.supervise === false) return;
     c.once('exit', (code, signal) => {
       if (stopping) return;
       logger.error({ pid: c.pid, code, signal }, 'embedded PostgreSQL died; restarting it');

@@ -21,9 +21,9 @@ export async function terraformOrSkip(): Promise<string | undefined> {
 }
 
 /** Uploads Terraform files as a template version for the `terraform` provisioner; waits for its import by default. */
-export async function createTerraformVersion(client: KilnClient, orgId: string, files: Record<string, string>, opts: { templateId?: string; wait?: boolean } = {}): Promise<TemplateVersion> {
+export async function createTerraformVersion(client: KilnClient, orgId: string, files: Record<string, string>, opts: { templateId?: string; wait?: boolean; variables?: { name: string; value: string }[] } = {}): Promise<TemplateVersion> {
   const { hash } = await client.upload(createTar(files));
-  const v = await client.createTemplateVersion(orgId, { storage_method: 'file', file_id: hash, provisioner: 'terraform', template_id: opts.templateId });
+  const v = await client.createTemplateVersion(orgId, { storage_method: 'file', file_id: hash, provisioner: 'terraform', template_id: opts.templateId, user_variable_values: opts.variables });
   if (opts.wait === false) return v;
   return waitFor(async () => {
     const cur = await client.templateVersion(v.id);

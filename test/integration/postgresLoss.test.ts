@@ -97,7 +97,10 @@ describe('the postmaster SIGKILLed in the middle of a build', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-pgloss-'));
     // The cluster runs as the postgres user when the suite runs as root: it must be able to enter the directory.
     await chmod(dir, 0o755);
-    cluster = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), logger: createLogger('silent'), ephemeral: true });
+    // Not supervised: this cluster plays an external PostgreSQL that goes down and is brought back by the test. Durable
+    // (not ephemeral): with synchronous_commit off, rows committed just before the SIGKILL would be lost by PostgreSQL
+    // itself, which is not what this test is about.
+    cluster = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), logger: createLogger('silent'), supervise: false });
   });
   after(async () => {
     if (kiln && kiln.exitCode === null && kiln.signalCode === null) kiln.kill('SIGKILL');

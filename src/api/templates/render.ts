@@ -62,7 +62,7 @@ export async function renderTemplateVersions(db: Queryable, versions: TemplateVe
   ]);
   const templateById = new Map(templates.map((t) => [t.id, t]));
   const pending = jobs.filter((j) => !j.started_at && !j.completed_at && !j.canceled_at).map((j) => j.id);
-  const [queue, matched] = await Promise.all([getQueuePositions(db, pending), matchedProvisionersFor(db, pending, now)]);
+  const [queue, matched] = await Promise.all([getQueuePositions(db, pending), matchedProvisionersFor(db, jobs.map((j) => j.id), now)]);
   const jobById = new Map(jobs.map((j) => [j.id, j]));
   const userById = new Map(users.map((u) => [u.id, u]));
   return versions.map((v) => {

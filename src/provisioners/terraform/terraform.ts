@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import type { LogLevel, Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult, Resource } from '../../provisionersdk/provisioner.js';
 
+import { declarationEnv, declarationsFromPlan } from './declarations.js';
 import { provisionEnv, provisionVars } from './env.js';
 import { flattenModule, graphFromConfig, graphFromState, labelOf, type ConfigModule, type JsonModule } from './graph.js';
 import { convertJsonLine, summarizeTextErrors, type Diagnostic } from './jsonLog.js';
@@ -77,10 +78,12 @@ class TerraformJob {
     if (req.phase === 'import') {
       const start = await this.#plan('start', IMPORT_STAGES.start);
       const stop = await this.#plan('stop', IMPORT_STAGES.stop);
-      return { resources: start, stop_resources: stop };
+      // The provider has read every coder_parameter while planning: the start plan carries what the template declares.
+      const { parameters, variables } = declarationsFromPlan(start.plan);
+      return { resources: start.resources, stop_resources: stop.resources, parameters, variables };
     }
     const planned = await this.#plan(req.phase);
-    if (req.dry_run) return { resources: planned };
+    if (req.dry_run) return { resources: planned.resources };
     await this.#terraform(req.phase, 'apply', ['apply', '-json', '-no-color', '-input=false', '-auto-approve', PLAN_FILE]);
     const state = await readFile(path.join(req.directory, STATE_FILE)).catch(() => Buffer.alloc(0));
     return { resources: await this.#stateResources(), state: new Uint8Array(state) };
@@ -100,8 +103,8 @@ class TerraformJob {
     if (r.code !== 0) throw new TerraformFailed(`terraform init: ${summarizeTextErrors(errors) ?? exitText(r)}`);
   }
 
-  /** Plans the transition into PLAN_FILE and returns the resources the plan would leave. */
-  async #plan(transition: 'start' | 'stop' | 'delete', stage?: string): Promise<Resource[]> {
+  /** Plans the transition into PLAN_FILE and returns the resources the plan would leave, and the plan itself. */
+  async #plan(transition: 'start' | 'stop' | 'delete', stage?: string): Promise<{ resources: Resource[]; plan: unknown }> {
     const args = ['plan', '-json', '-no-color', '-input=false', `-out=${PLAN_FILE}`, ...provisionVars(this.req)];
     if (transition === 'delete') args.push('-destroy');
     if (stage) this.ctx.log('info', `Planning the ${transition} transition`, stage);
@@ -110,7 +113,7 @@ class TerraformJob {
     if (show.code !== 0) throw new TerraformFailed(`terraform show: ${exitText(show)}`);
     const plan = JSON.parse(show.stdout) as { planned_values?: { root_module?: JsonModule }; configuration?: { root_module?: ConfigModule } };
     const all = flattenModule(plan.planned_values?.root_module);
-    return convertResources(all, graphFromConfig(plan.configuration?.root_module, new Set(all.map((r) => labelOf(r.address)))));
+    return { resources: convertResources(all, graphFromConfig(plan.configuration?.root_module, new Set(all.map((r) => labelOf(r.address))))), plan };
   }
 
   async #stateResources(): Promise<Resource[]> {
@@ -141,7 +144,7 @@ class TerraformJob {
   }
 
   async #exec(transition: 'start' | 'stop' | 'delete', args: string[], io: { onStdout?: (l: string) => void; onStderr?: (l: string) => void; captureStdout?: boolean }): Promise<RunResult> {
-    const env = { ...provisionEnv(this.req, transition, this.o.accessUrl), ...(await this.#env) };
+    const env = { ...provisionEnv(this.req, transition, this.o.accessUrl), ...declarationEnv(this.req), ...(await this.#env) };
     return runTerraform({ terraform: this.o.terraform, args, cwd: this.req.directory, env, signal: this.ctx.signal, graceMs: this.o.cancelGraceMs ?? 30_000, ...io });
   }
 }
