@@ -60,6 +60,18 @@ describe('Terraform declarations from a plan', () => {
     ]);
   });
 
+  it('a value from the template\'s own tfvars acts as the default; one the version supplied does not', () => {
+    const doc = {
+      variables: { size: { value: '1G' }, token: { value: 's3cret' } },
+      configuration: { root_module: { variables: { size: {}, token: { sensitive: true } } } },
+    };
+    const { variables } = declarationsFromPlan(doc, new Set(['token']));
+    assert.deepEqual(variables, [
+      { name: 'size', description: '', type: 'string', default_value: '1G', required: false, sensitive: false },
+      { name: 'token', description: '', type: 'string', default_value: null, required: true, sensitive: true },
+    ]);
+  });
+
   it('a disabled min/max is no bound; an empty plan declares nothing', () => {
     const p = declarationsFromPlan({
       prior_state: { values: { root_module: { resources: [{ address: 'a', mode: 'data', type: 'coder_parameter', values: { name: 'n', type: 'number', default: '1', validation: [{ min: 0, min_disabled: true, max: 5, max_disabled: false }] } }] } } },

@@ -7,7 +7,7 @@ import type { ParameterDeclaration, VariableDeclaration } from '../../provisione
  * reads them): every `data "coder_parameter"` (the provider has read them while planning, so their attributes are
  * known) and every root-module `variable` block. Pure: the caller runs Terraform.
  */
-export function declarationsFromPlan(plan: unknown): { parameters: ParameterDeclaration[]; variables: VariableDeclaration[] } {
+export function declarationsFromPlan(plan: unknown, supplied: ReadonlySet<string> = new Set()): { parameters: ParameterDeclaration[]; variables: VariableDeclaration[] } {
   const doc = (plan ?? {}) as PlanJson;
   const seen = new Set<string>();
   const parameters: ParameterDeclaration[] = [];
@@ -19,12 +19,16 @@ export function declarationsFromPlan(plan: unknown): { parameters: ParameterDecl
     }
   }
   const variables: VariableDeclaration[] = Object.entries(doc.configuration?.root_module?.variables ?? {}).map(([name, v]) => {
-    const hasDefault = v.default !== undefined && v.default !== null;
+    // A value the template's own terraform.tfvars (or *.auto.tfvars) gives acts as the default, as in Coder: the plan
+    // holds it, and it did not come from the version's variable values.
+    const fromVarsFile = supplied.has(name) ? undefined : doc.variables?.[name]?.value;
+    const def = v.default ?? fromVarsFile;
+    const hasDefault = def !== undefined && def !== null;
     return {
       name,
       description: v.description ?? '',
-      type: typeOfDefault(v.default),
-      default_value: hasDefault ? (typeof v.default === 'string' ? v.default : JSON.stringify(v.default)) : null,
+      type: typeOfDefault(def),
+      default_value: hasDefault ? (typeof def === 'string' ? def : JSON.stringify(def)) : null,
       required: !hasDefault,
       sensitive: v.sensitive === true,
     };
@@ -45,6 +49,7 @@ interface PlanModule {
 interface PlanJson {
   prior_state?: { values?: { root_module?: PlanModule } };
   planned_values?: { root_module?: PlanModule };
+  variables?: Record<string, { value?: unknown }>;
   configuration?: { root_module?: { variables?: Record<string, { default?: unknown; description?: string; sensitive?: boolean }> } };
 }
 

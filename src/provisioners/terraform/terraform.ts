@@ -79,7 +79,7 @@ class TerraformJob {
       const start = await this.#plan('start', IMPORT_STAGES.start);
       const stop = await this.#plan('stop', IMPORT_STAGES.stop);
       // The provider has read every coder_parameter while planning: the start plan carries what the template declares.
-      const { parameters, variables } = declarationsFromPlan(start.plan);
+      const { parameters, variables } = declarationsFromPlan(start.plan, new Set((req.variables ?? []).map((v) => v.name)));
       return { resources: start.resources, stop_resources: stop.resources, parameters, variables };
     }
     const planned = await this.#plan(req.phase);
