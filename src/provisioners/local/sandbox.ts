@@ -101,11 +101,13 @@ export async function bwrapCommand(s: SandboxSpec): Promise<string[]> {
   for (const f of await readdir('/etc/ssh').catch(() => [] as string[])) if (/^ssh_host_.*_key$/.test(f)) secrets.push(`/etc/ssh/${f}`);
   for (const f of secrets) if ((await kind(f)) === 'file') a.push('--ro-bind', '/dev/null', f);
   if (s.resolvConf) a.push('--ro-bind', s.resolvConf, '/etc/resolv.conf');
+  // The private /tmp first: an install that lives under /tmp (a checkout in /tmp) is bound onto it afterwards, where a
+  // later tmpfs would hide it.
+  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--dir', '/home');
   const system = (p: string) => ['/usr', '/etc', ...SYSTEM].some((d) => p === d || p.startsWith(d + '/'));
   for (const p of [...new Set(s.needs)]) if (!system(p)) a.push('--ro-bind', p, p);
   // A data dir inside a bound install (`--data-dir ./data` in a checkout) is covered by an empty tmpfs.
   for (const h of s.hide) if (s.needs.some((n) => h === n || h.startsWith(n + '/'))) a.push('--tmpfs', h);
-  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--dir', '/home');
   a.push('--bind', s.home, SANDBOX_HOME, '--ro-bind', s.agentDir, SANDBOX_AGENT_DIR);
   a.push('--remount-ro', '/', '--chdir', SANDBOX_HOME);
   a.push('--cap-drop', 'ALL', '--new-session', ...(s.allowNestedUserns ? [] : ['--disable-userns']), '--info-fd', '3', '--');
