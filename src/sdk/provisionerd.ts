@@ -414,14 +414,15 @@ export class NetworkProvisionerdClient implements ProvisionerDaemonClient {
   }
 }
 
-function chunks<T>(items: T[]): T[][] {
+/** Splits a batch (log lines) so that no frame carries more than MAX_FRAME_BYTES of JSON, one item at least. */
+export function chunks<T>(items: T[], maxBytes = MAX_FRAME_BYTES): T[][] {
   if (items.length === 0) return [items];
   const out: T[][] = [];
   let cur: T[] = [];
   let size = 0;
   for (const it of items) {
     const n = JSON.stringify(it).length;
-    if (cur.length && size + n > MAX_FRAME_BYTES) {
+    if (cur.length && size + n > maxBytes) {
       out.push(cur);
       cur = [];
       size = 0;

@@ -120,6 +120,28 @@ describe('bounded inputs and streams', () => {
     await owner.client.cancelWorkspaceBuild(ws.latest_build.id);
   });
 
+  it('a WebSocket frame over 16 MiB closes the socket with 1009; one under it is taken', async () => {
+    const { template } = await createEchoTemplate(owner.client, owner.organizationId, { start: { logs: [{ output: 'waiting' }], hang: true } });
+    const ws = await createWorkspace(owner.client, owner.organizationId, template.id);
+    const url = `${srv.url.replace('http', 'ws')}/api/v2/workspacebuilds/${ws.latest_build.id}/logs?follow=true`;
+    const open = () =>
+      new Promise<{ socket: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+        const socket = new WebSocket(url, { headers: { 'Coder-Session-Token': owner.client.token as string } });
+        const closed = new Promise<number>((r) => socket.once('close', (code) => r(code)));
+        socket.once('open', () => resolve({ socket, closed }));
+        socket.once('error', reject);
+      });
+    const small = await open();
+    small.socket.send(Buffer.alloc(1024 * 1024, 'a'));
+    const big = await open();
+    big.socket.send(Buffer.alloc(16 * 1024 * 1024 + 1, 'a'));
+    assert.equal(await big.closed, 1009, 'message too big');
+    assert.equal(small.socket.readyState, WebSocket.OPEN, 'a frame under the cap does not end the stream');
+    small.socket.close();
+    await small.closed;
+    await owner.client.cancelWorkspaceBuild(ws.latest_build.id);
+  });
+
   it('lists have a default and a maximum page size', async () => {
     const { template } = await createEchoTemplate(owner.client, owner.organizationId);
     const ws = await createWorkspace(owner.client, owner.organizationId, template.id);
