@@ -1,11 +1,16 @@
+import http from 'node:http';
+
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import { withStatementCounter } from '../db/statementCount.js';
 
 import type { ServerContext } from './context.js';
 import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.js';
 import { errors } from './http/errors.js';
 import { installMetrics } from './http/metrics.js';
+import { startApiKeyCache } from './middleware/apiKey.js';
 import { registerRoutes } from './routes/index.js';
 
 declare module 'fastify' {
@@ -30,6 +35,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: true,
     ...fastifyErrorOptions,
+    // Each request runs in its own statement counter (src/db/statementCount.ts), read by the metrics hook.
+    serverFactory: (handler) => http.createServer((req, res) => withStatementCounter({ statements: 0 }, () => handler(req, res))),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
   });
 
@@ -48,6 +55,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
 
   const metrics = installMetrics(app, ctx.pool);
+
+  const apiKeys = await startApiKeyCache(ctx);
+  app.addHook('onClose', async () => apiKeys.stop());
 
   // Request logs without query strings: a token passed as `?coder_session_token=` must never reach a log line.
   app.addHook('onResponse', async (req, reply) => {

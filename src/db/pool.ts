@@ -1,5 +1,7 @@
 import pg from 'pg';
 
+import { countStatement } from './statementCount.js';
+
 // Return bigint (int8) columns as JS numbers: log ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
@@ -10,6 +12,13 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 
 export function createPool(connectionString: string, max = 20): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000, application_name: 'kiln' });
+  // Every statement sent through the pool counts for the request it runs in (see statementCount.ts); statements of
+  // a transaction are counted in inTx, on its client.
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    countStatement();
+    return query(...args);
+  };
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
   return pool;
@@ -20,7 +29,7 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
  * the pool while holding this one is how pools starve.
  */
 export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, isolation?: 'serializable' | 'repeatable read'): Promise<T> {
-  const client = await pool.connect();
+  const client = countingClient(await pool.connect());
   try {
     await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN');
     const result = await fn(client);
@@ -32,6 +41,23 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
   } finally {
     client.release();
   }
+}
+
+/** A transaction's client whose statements (BEGIN and COMMIT included) count for the unit of work. */
+function countingClient(client: pg.PoolClient): pg.PoolClient {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'query') {
+        return (...args: unknown[]) => {
+          countStatement();
+          return query(...args);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** SQLSTATE 23505: a unique constraint refused a row. */
