@@ -1,10 +1,8 @@
 import type { Queryable } from '../../db/pool.js';
-import { getProvisionerJobsByIDs, getQueuePositions } from '../../db/queries/provisionerJobs.js';
-import { getTemplatesByIDs, getTemplateVersionsByIDs } from '../../db/queries/templates.js';
-import { getUsersByIDs } from '../../db/queries/users.js';
-import { getLatestWorkspaceBuilds, getWorkspaceBuildsByIDs, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { getBuildViewsByIDs, getWorkspaceViewsByIDs, type BuildView, type WorkspaceView } from '../../db/queries/views.js';
+import type { WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { getAgentsByResourceIDs, getAppsByAgentIDs, getMetadataByResourceIDs, getResourcesByJobIDs } from '../../db/queries/workspaceResources.js';
-import { getWorkspacesByIDs, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import type { WorkspaceRow } from '../../db/queries/workspaces.js';
 import type { WorkspaceBuild, WorkspaceResource } from '../../sdk/types/workspaceBuilds.js';
 import type { Workspace } from '../../sdk/types/workspaces.js';
 import type { ServerContext } from '../context.js';
@@ -27,112 +25,76 @@ export async function loadResourcesForJobs(ctx: ServerContext, db: Queryable, jo
   return convertResourceTree({ resources, metadata, agents, apps }, ctx.clock.now(), agentInactiveMs(ctx));
 }
 
-function byId<T extends { id: string }>(rows: T[]): Map<string, T> {
-  return new Map(rows.map((r) => [r.id, r]));
+/** A build view (src/db/queries/views.ts) to wire shape: the rows PostgreSQL aggregated, converted as everywhere. */
+export function assembleBuild(ctx: ServerContext, v: BuildView): WorkspaceBuild {
+  const { build: b, workspace: w, job, owner, initiator } = v;
+  const wireJob = convertProvisionerJob(job, v.queue ?? undefined);
+  const resources = convertResourceTree(v, ctx.clock.now(), agentInactiveMs(ctx));
+  // Coder lists a build's resources in provisioner order here (GET …/resources sorts by name).
+  return {
+    id: b.id,
+    created_at: rfc3339(b.created_at),
+    updated_at: rfc3339(b.updated_at),
+    workspace_id: w.id,
+    workspace_name: w.name,
+    workspace_owner_id: w.owner_id,
+    workspace_owner_name: owner.username,
+    template_version_id: b.template_version_id,
+    template_version_name: v.version_name ?? '',
+    build_number: b.build_number,
+    transition: b.transition,
+    initiator_id: b.initiator_id,
+    initiator_name: initiator.username,
+    job: wireJob,
+    deadline: b.deadline ? rfc3339(b.deadline) : null,
+    reason: b.reason,
+    resources: resources.get(b.job_id) ?? [],
+    status: buildStatus(wireJob.status, b.transition),
+    daily_cost: b.daily_cost,
+  };
 }
 
 /**
- * Builds to wire shape, with everything they embed loaded in one batch per table (no N+1). `workspaces` may be
- * passed when the caller has them already.
+ * Builds to wire shape, in the order given, read by one statement whatever their number (job, workspace, users,
+ * version, resources, agents, apps, metadata and queue position aggregated by PostgreSQL, in one snapshot).
  */
-export async function renderBuilds(ctx: ServerContext, given: WorkspaceBuildRow[], known: WorkspaceRow[] = []): Promise<WorkspaceBuild[]> {
+export async function renderBuilds(ctx: ServerContext, given: Pick<WorkspaceBuildRow, 'id'>[]): Promise<WorkspaceBuild[]> {
   if (given.length === 0) return [];
-  const db = ctx.pool;
-  const wsKnown = byId(known);
-  const missingWs = [...new Set(given.map((b) => b.workspace_id))].filter((id) => !wsKnown.has(id));
-  const jobIds = given.map((b) => b.job_id);
-  // Jobs first, then the builds again and what the job produced: a job that completed committed its build's state,
-  // deadline and resources in the same transaction, so rows read after the job can never be older than it.
-  const jobs = await getProvisionerJobsByIDs(db, jobIds);
-  const [moreWs, freshBuilds, versions, resources] = await Promise.all([
-    getWorkspacesByIDs(db, missingWs),
-    getWorkspaceBuildsByIDs(db, given.map((b) => b.id)),
-    getTemplateVersionsByIDs(db, [...new Set(given.map((b) => b.template_version_id))]),
-    loadResourcesForJobs(ctx, db, jobIds),
-  ]);
-  const fresh = byId(freshBuilds);
-  const builds = given.map((b) => fresh.get(b.id) ?? b);
-  for (const w of moreWs) wsKnown.set(w.id, w);
-  const userIds = new Set<string>();
-  for (const b of builds) {
-    userIds.add(b.initiator_id);
-    const w = wsKnown.get(b.workspace_id);
-    if (w) userIds.add(w.owner_id);
-  }
-  const pendingIds = jobs.filter((j) => !j.started_at && !j.completed_at).map((j) => j.id);
-  const [users, queue] = await Promise.all([getUsersByIDs(db, [...userIds]), getQueuePositions(db, pendingIds)]);
-  const jobMap = byId(jobs);
-  const userMap = byId(users);
-  const versionMap = byId(versions);
-  return builds.map((b) => {
-    const w = wsKnown.get(b.workspace_id);
-    const job = jobMap.get(b.job_id);
-    const owner = w ? userMap.get(w.owner_id) : undefined;
-    const initiator = userMap.get(b.initiator_id);
-    if (!w || !job || !owner || !initiator) throw errors.internal('Internal error converting workspace build.');
-    const wireJob = convertProvisionerJob(job, queue.get(job.id));
-    // Coder lists a build's resources in provisioner order here (GET …/resources sorts by name).
-    return {
-      id: b.id,
-      created_at: rfc3339(b.created_at),
-      updated_at: rfc3339(b.updated_at),
-      workspace_id: w.id,
-      workspace_name: w.name,
-      workspace_owner_id: w.owner_id,
-      workspace_owner_name: owner.username,
-      template_version_id: b.template_version_id,
-      template_version_name: versionMap.get(b.template_version_id)?.name ?? '',
-      build_number: b.build_number,
-      transition: b.transition,
-      initiator_id: b.initiator_id,
-      initiator_name: initiator.username,
-      job: wireJob,
-      deadline: b.deadline ? rfc3339(b.deadline) : null,
-      reason: b.reason,
-      resources: resources.get(b.job_id) ?? [],
-      status: buildStatus(wireJob.status, b.transition),
-      daily_cost: b.daily_cost,
-    };
-  });
+  const views = await getBuildViewsByIDs(ctx.pool, given.map((b) => b.id));
+  if (views.length !== given.length) throw errors.internal('Internal error converting workspace build.');
+  return views.map((v) => assembleBuild(ctx, v));
 }
 
-/** Workspaces to wire shape, each with its latest build, in a fixed number of queries. */
-export async function renderWorkspaces(ctx: ServerContext, workspaces: WorkspaceRow[]): Promise<Workspace[]> {
+/** A workspace view to wire shape, with its latest build. */
+export function assembleWorkspace(ctx: ServerContext, v: WorkspaceView): Workspace {
+  const { workspace: w, template: t, owner } = v;
+  const build = assembleBuild(ctx, v);
+  return {
+    id: w.id,
+    created_at: rfc3339(w.created_at),
+    updated_at: rfc3339(w.updated_at),
+    owner_id: w.owner_id,
+    owner_name: owner.username,
+    organization_id: w.organization_id,
+    template_id: w.template_id,
+    template_name: t.name,
+    template_display_name: t.display_name,
+    template_icon: t.icon,
+    template_allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
+    latest_build: build,
+    outdated: build.template_version_id !== t.active_version_id,
+    name: w.name,
+    autostart_schedule: w.autostart_schedule ?? undefined,
+    ttl_ms: w.ttl_ms ?? undefined,
+    last_used_at: rfc3339(w.last_used_at),
+    deleted: w.deleted,
+  };
+}
+
+/** Workspaces to wire shape, each with its latest build, read by one statement. */
+export async function renderWorkspaces(ctx: ServerContext, workspaces: Pick<WorkspaceRow, 'id'>[]): Promise<Workspace[]> {
   if (workspaces.length === 0) return [];
-  const db = ctx.pool;
-  const [latest, templates, owners] = await Promise.all([
-    getLatestWorkspaceBuilds(db, workspaces.map((w) => w.id)),
-    getTemplatesByIDs(db, [...new Set(workspaces.map((w) => w.template_id))]),
-    getUsersByIDs(db, [...new Set(workspaces.map((w) => w.owner_id))]),
-  ]);
-  const rendered = byId(await renderBuilds(ctx, latest, workspaces));
-  const latestByWs = new Map(latest.map((b) => [b.workspace_id, b.id]));
-  const tpl = byId(templates);
-  const own = byId(owners);
-  return workspaces.map((w) => {
-    const build = rendered.get(latestByWs.get(w.id) ?? '');
-    const t = tpl.get(w.template_id);
-    const owner = own.get(w.owner_id);
-    if (!build || !t || !owner) throw errors.internal('Internal error converting workspace.');
-    return {
-      id: w.id,
-      created_at: rfc3339(w.created_at),
-      updated_at: rfc3339(w.updated_at),
-      owner_id: w.owner_id,
-      owner_name: owner.username,
-      organization_id: w.organization_id,
-      template_id: w.template_id,
-      template_name: t.name,
-      template_display_name: t.display_name,
-      template_icon: t.icon,
-      template_allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
-      latest_build: build,
-      outdated: build.template_version_id !== t.active_version_id,
-      name: w.name,
-      autostart_schedule: w.autostart_schedule ?? undefined,
-      ttl_ms: w.ttl_ms ?? undefined,
-      last_used_at: rfc3339(w.last_used_at),
-      deleted: w.deleted,
-    };
-  });
+  const views = await getWorkspaceViewsByIDs(ctx.pool, workspaces.map((w) => w.id));
+  if (views.length !== workspaces.length) throw errors.internal('Internal error converting workspace.');
+  return views.map((v) => assembleWorkspace(ctx, v));
 }

@@ -3,14 +3,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds } from '../../db/queries/workspaceBuilds.js';
+import { getBuildViewByID, listBuildViews } from '../../db/queries/views.js';
+import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import type { CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
-import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { assembleBuild, loadResourcesForJobs, renderBuilds } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import { parsePagination } from '../http/pagination.js';
@@ -36,8 +37,10 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     '/api/v2/workspacebuilds/:workspacebuild',
     { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } } },
     async (req) => {
-      const { build, workspace } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
-      return (await renderBuilds(ctx, [build], [workspace]))[0];
+      // One statement: the build with everything it embeds; readability is decided on the workspace it brought.
+      const view = await getBuildViewByID(ctx.pool, req.params.workspacebuild);
+      if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
+      return assembleBuild(ctx, view);
     },
   );
 
@@ -105,7 +108,6 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     '/api/v2/workspaces/:workspace/builds',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: arr(workspaceBuildSchema), ...errorResponses } } },
     async (req) => {
-      const workspace = await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
       const page = parsePagination(req.query);
       let since: Date | undefined;
       if (req.query.since) {
@@ -114,14 +116,11 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
           throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${req.query.since}" as RFC3339 failed`);
         }
       }
-      let afterBuildNumber: number | undefined;
-      if (page.afterId) {
-        const cursor = await getWorkspaceBuildByID(ctx.pool, page.afterId);
-        if (!cursor) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
-        afterBuildNumber = cursor.build_number;
-      }
-      const rows = await listWorkspaceBuilds(ctx.pool, { workspaceId: workspace.id, since, afterBuildNumber, offset: page.offset, limit: page.limit });
-      return renderBuilds(ctx, rows, [workspace]);
+      // One statement: the workspace (for the access check), the cursor, and the page of builds, rendered.
+      const list = await listBuildViews(ctx.pool, { workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit });
+      if (!list.workspace || !authz.canReadWorkspace(subjectOf(req), list.workspace)) throw errors.resourceNotFound();
+      if (page.afterId && !list.afterFound) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
+      return list.builds.map((v) => assembleBuild(ctx, v));
     },
   );
 
@@ -178,7 +177,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         throw e;
       }
       publishWorkspace(ctx, workspace.id);
-      return reply.code(201).send((await renderBuilds(ctx, [build], [workspace]))[0]);
+      return reply.code(201).send((await renderBuilds(ctx, [build]))[0]);
     },
   );
 
@@ -197,7 +196,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (!workspace || !authz.canReadWorkspace(s, workspace)) throw errors.resourceNotFound();
       const build = await getWorkspaceBuildByNumber(ctx.pool, workspace.id, n);
       if (!build) throw new ApiError(404, `Workspace "${req.params.workspacename}" Build ${n} does not exist.`);
-      return (await renderBuilds(ctx, [build], [workspace]))[0];
+      return (await renderBuilds(ctx, [build]))[0];
     },
   );
 }
