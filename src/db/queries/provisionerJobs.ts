@@ -21,6 +21,8 @@ export interface ProvisionerJobRow {
   tags: Record<string, string>;
   logs_length: number;
   logs_overflowed: boolean;
+  /** The id of the job's newest log line, 0 before the first (kept by a trigger, migration 000071). */
+  last_log_id: number;
 }
 
 /**
