@@ -24,6 +24,8 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** Log followers of one stream re-check the database this often even without a notification (one query per stream). */
+  followBackstopMs: number;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -37,6 +39,7 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  followBackstopMs: 5_000,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

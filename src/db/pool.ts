@@ -21,6 +21,9 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
   };
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
+  // A client in use has no listener of the pool's: when the database goes away (a restart, a failover) it would emit
+  // 'error' into the void and crash the process. Its query fails anyway, and the caller sees that.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

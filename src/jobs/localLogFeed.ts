@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { ProvisionerJobLogRow } from '../db/queries/provisionerJobs.js';
 
 /**
@@ -42,4 +44,16 @@ export function emitLocalJobLogs(owner: object, batch: LocalLogBatch): void {
       // One follower's failure is its own.
     }
   }
+}
+
+const origins = new WeakMap<object, string>();
+
+/**
+ * This server's name in log notifications (`origin`): its own followers skip a notification it sent, since the same
+ * lines reach them from memory (the notification can arrive before the insert's COMMIT reply does).
+ */
+export function localOrigin(owner: object): string {
+  let id = origins.get(owner);
+  if (!id) origins.set(owner, (id = randomUUID()));
+  return id;
 }

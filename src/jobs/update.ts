@@ -5,7 +5,7 @@ import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from
 
 import { jobLogsChannel } from './channels.js';
 import type { JobsContext } from './context.js';
-import { emitLocalJobLogs } from './localLogFeed.js';
+import { emitLocalJobLogs, localOrigin } from './localLogFeed.js';
 import { capLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
 
@@ -32,7 +32,7 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
       await updateProvisionerJobLogUsage(tx, usage);
       return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id };
     }
-    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id));
+    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
     return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id };
   });
   if (result.ids.length > 0) {

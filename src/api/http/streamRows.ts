@@ -6,8 +6,6 @@ import type { ServerContext } from '../context.js';
 
 /** Keeps proxies from closing an idle stream; Coder pings about this often. */
 const PING_INTERVAL_MS = 15_000;
-/** A safety net only: notifications drive delivery, this re-checks in case one was lost with a connection. */
-const BACKSTOP_INTERVAL_MS = 5_000;
 /** Rows per catch-up query, so a follower of a huge log never loads it all at once. */
 const PAGE = 1_000;
 /** A failed query (the database went away) is retried after this backoff, up to this ceiling, from the cursor. */
@@ -39,7 +37,7 @@ export interface RowSource {
   /** Rows with id > `after`, ascending, at most `limit`, already in wire shape. */
   rowsAfter(after: number, limit: number): Promise<StreamRow[]>;
   /** Reads a notification: whether it says the stream ended, and the newest id it announces (saves queries). */
-  readNotification?(payload: string): { ended?: boolean; lastId?: number };
+  readNotification?(payload: string): { ended?: boolean; lastId?: number; local?: boolean };
   /** Subscribes to rows this server inserts (see LocalBatch); returns the unsubscribe. */
   local?(deliver: (batch: LocalBatch) => void): () => void;
 }
@@ -78,7 +76,11 @@ class Stream {
       const at = performance.now();
       for (const f of [...this.followers]) f.wake(at);
     };
-    this.#timer = setInterval(wakeAll, BACKSTOP_INTERVAL_MS);
+    // A safety net only: notifications drive delivery, this re-checks in case one was lost with a connection.
+    this.#timer = setInterval(() => {
+      statsOf(this.ctx).backstopTicks++;
+      wakeAll();
+    }, this.ctx.options.followBackstopMs);
     this.#unlocal = this.src.local?.((batch) => {
       // Serialized once for every follower.
       const frames = batch.rows.map((r) => JSON.stringify(r.wire) + '\n');
@@ -100,7 +102,7 @@ class Stream {
   }
 
   leave(f: Follower): void {
-    this.followers.delete(f);
+    if (this.followers.delete(f)) statsOf(this.ctx).followers--;
     if (this.followers.size === 0) this.stop();
   }
 
@@ -117,6 +119,9 @@ class Stream {
   async shared<T>(key: string, notBefore: number, run: () => Promise<T>): Promise<{ value: T; startedAt: number }> {
     let entry = this.inflight.get(key);
     if (!entry || entry.startedAt < notBefore) {
+      const stats = statsOf(this.ctx);
+      if (key === 'finished') stats.finishedQueries++;
+      else stats.rowsQueries++;
       const fresh = { startedAt: performance.now(), result: run() as Promise<unknown> };
       const done = () => {
         if (this.inflight.get(key) === fresh) this.inflight.delete(key);
@@ -131,6 +136,25 @@ class Stream {
 
 const streamsByServer = new WeakMap<ServerContext, Map<string, Stream>>();
 
+/** What the followers of this server cost the database, for tests and the benchmark. */
+export interface StreamStats {
+  followers: number;
+  /** Followers that have not yet sent their backlog (subscribing, or the first query in flight). */
+  backlogs: number;
+  rowsQueries: number;
+  finishedQueries: number;
+  backstopTicks: number;
+}
+const statsByServer = new WeakMap<ServerContext, StreamStats>();
+function statsOf(ctx: ServerContext): StreamStats {
+  let s = statsByServer.get(ctx);
+  if (!s) statsByServer.set(ctx, (s = { followers: 0, backlogs: 0, rowsQueries: 0, finishedQueries: 0, backstopTicks: 0 }));
+  return s;
+}
+export function streamStats(ctx: ServerContext): Readonly<StreamStats> {
+  return { ...statsOf(ctx) };
+}
+
 function joinStream(ctx: ServerContext, src: RowSource, f: Follower): Stream {
   let streams = streamsByServer.get(ctx);
   if (!streams) streamsByServer.set(ctx, (streams = new Map()));
@@ -142,10 +166,12 @@ function joinStream(ctx: ServerContext, src: RowSource, f: Follower): Stream {
     });
     map.set(src.channel, s);
     s.followers.add(f);
+    statsOf(ctx).followers++;
     s.start();
     return s;
   }
   stream.followers.add(f);
+  statsOf(ctx).followers++;
   return stream;
 }
 
@@ -178,6 +204,8 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
   let wokenAt = performance.now();
   /** Set once subscribed: before that, the backlog query has not run and nothing may be sent. */
   let live = false;
+  /** Local batches that came while a query was being sent; applied (or found missing) once it is done. */
+  let held: { batch: LocalBatch; frames: string[] }[] = [];
 
   const finish = (code: number) => {
     if (closed) return;
@@ -248,6 +276,9 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
         retry = setTimeout(() => follower.wake(performance.now()), delay);
       } finally {
         running = null;
+        const later = held;
+        held = [];
+        for (const h of later) follower.offer(h.batch, h.frames);
       }
     })();
     return running;
@@ -262,16 +293,21 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
     notified(payload, at) {
       const n = src.readNotification?.(payload) ?? {};
       if (n.ended) ended = true;
-      // Lines this follower already sent (from memory) need no query.
-      if (!n.ended && n.lastId !== undefined && lastId >= n.lastId) return;
+      // Lines this follower already sent, or that this server inserted (they come from memory), need no query. If the
+      // memory path ever missed a batch, the next batch's gap check or the backstop finds it.
+      if (!n.ended && ((n.lastId !== undefined && lastId >= n.lastId) || n.local)) return;
       follower.wake(at);
     },
     offer(batch, batchFrames) {
       if (closed || !live) return;
       const lastRow = batch.rows[batch.rows.length - 1];
       if (!lastRow || lastId >= lastRow.id) return;
-      if (running || lastId < batch.prevLastId) {
-        // Busy, or lines are missing before this batch: the query path catches up (the NOTIFY also comes).
+      if (running) {
+        held.push({ batch, frames: batchFrames });
+        return;
+      }
+      if (lastId < batch.prevLastId) {
+        // Lines are missing before this batch (written through another replica): the query path catches up.
         follower.wake(performance.now());
         return;
       }
@@ -284,19 +320,22 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
   };
 
   const stream = joinStream(ctx, src, follower);
+  const stats = statsOf(ctx);
+  stats.backlogs++;
   socket.on('close', () => finish(1000));
   socket.on('error', () => finish(1011));
   const ping = setInterval(() => socket.readyState === socket.OPEN && socket.ping(), PING_INTERVAL_MS);
   try {
     await stream.ready;
+    if (closed) return;
+    // Only queries that start after the subscription is live may serve this follower's backlog.
+    live = true;
+    follower.wake(performance.now());
+    await running;
   } catch (e) {
     ctx.logger.warn({ err: coerceError(e).message }, `cannot watch ${src.label}`);
     finish(1011);
-    return;
+  } finally {
+    stats.backlogs--;
   }
-  if (closed) return;
-  // Only queries that start after the subscription is live may serve this follower's backlog.
-  live = true;
-  follower.wake(performance.now());
-  await running;
 }

@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 
 import { getProvisionerJobByID, getProvisionerJobLogs } from '../../db/queries/provisionerJobs.js';
 import { jobLogsChannel, type LogsNotification } from '../../jobs/channels.js';
-import { onLocalJobLogs } from '../../jobs/localLogFeed.js';
+import { localOrigin, onLocalJobLogs } from '../../jobs/localLogFeed.js';
 import type { ServerContext } from '../context.js';
 import { convertProvisionerJobLog } from '../convert/provisionerJobLogs.js';
 import { streamRows } from '../http/streamRows.js';
@@ -12,6 +12,7 @@ import { streamRows } from '../http/streamRows.js';
  * sends through this server reach its followers from memory (src/jobs/localLogFeed.ts).
  */
 export function followJobLogs(ctx: ServerContext, socket: WebSocket, jobId: string, after: number | undefined): Promise<void> {
+  const origin = localOrigin(ctx.pubsub);
   return streamRows(ctx, socket, after, {
     label: 'provisioner logs',
     channel: jobLogsChannel(jobId),
@@ -21,7 +22,7 @@ export function followJobLogs(ctx: ServerContext, socket: WebSocket, jobId: stri
     readNotification(payload) {
       try {
         const n = JSON.parse(payload) as LogsNotification;
-        return { ended: !!n.end_of_logs, lastId: typeof n.last_id === 'number' ? n.last_id : undefined };
+        return { ended: !!n.end_of_logs, lastId: typeof n.last_id === 'number' ? n.last_id : undefined, local: n.origin === origin };
       } catch {
         return {}; // A malformed hint still means "look again".
       }

@@ -30,7 +30,7 @@ export async function insertProvisionerJobLogs(db: Queryable, jobId: string, log
 
 /**
  * A daemon's batch in ONE statement: the lines (ids in batch order, as above), the job's log budget and heartbeat, and
- * the NOTIFY on `channel` (`{created_after, last_id}`, sent by PostgreSQL when the transaction commits). The caller
+ * the NOTIFY on `channel` (`{created_after, last_id, origin}`, sent by PostgreSQL when the transaction commits). The caller
  * holds the job's row lock.
  */
 export async function insertProvisionerJobLogsWithUsage(
@@ -39,6 +39,7 @@ export async function insertProvisionerJobLogsWithUsage(
   logs: NewJobLog[],
   usage: { now: Date; logsLength: number; logsOverflowed: boolean },
   channel: string,
+  origin: string,
 ): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>({
     name: 'kiln_insert_job_logs_with_usage',
@@ -50,11 +51,11 @@ export async function insertProvisionerJobLogsWithUsage(
        ORDER BY t.ord
        RETURNING id),
      usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9 WHERE id = $1),
-     note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id))::text) FROM ins)
+     note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins)
      SELECT id FROM ins, note`,
     values: [
       jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output),
-      usage.now, usage.logsLength, usage.logsOverflowed, channel,
+      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin,
     ],
   });
   return rows.map((r) => r.id).sort((a, b) => a - b);
