@@ -1,8 +1,7 @@
-import { acquireProvisionerJob, type ProvisionerJobRow, type WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
-import { getWorkspaceIDOfBuild } from '../db/queries/provisionerJobTargets.js';
+import { acquireProvisionerJob, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 
 import { workspaceChannel } from './channels.js';
-import { publish, type JobsContext } from './context.js';
+import type { JobsContext } from './context.js';
 
 export interface AcquiringDaemon {
   id: string;
@@ -11,14 +10,15 @@ export interface AcquiringDaemon {
 }
 
 /**
- * Takes the oldest job this daemon can run (one statement, see `acquireProvisionerJob`), or undefined when there is
- * none. A workspace build's watchers are told it started.
+ * Takes the oldest job this daemon can run (ONE statement, see `acquireProvisionerJob`), or undefined when there is
+ * none. A workspace build's watchers are told it started, by the same statement.
  */
 export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<ProvisionerJobRow | undefined> {
-  const job = await acquireProvisionerJob(ctx.pool, { now: ctx.clock.now(), workerId: daemon.id, provisioners: daemon.provisioners, tags: daemon.tags });
-  if (job?.type === 'workspace_build') {
-    const workspaceId = await getWorkspaceIDOfBuild(ctx.pool, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
-    if (workspaceId) await publish(ctx, workspaceChannel(workspaceId));
-  }
-  return job;
+  return acquireProvisionerJob(ctx.pool, {
+    now: ctx.clock.now(),
+    workerId: daemon.id,
+    provisioners: daemon.provisioners,
+    tags: daemon.tags,
+    workspaceChannelPrefix: workspaceChannel(''),
+  });
 }

@@ -144,6 +144,8 @@ export async function updateProvisionerJobCanceled(db: Queryable, id: string, no
 
 export interface AcquireJobParams {
   now: Date;
+  /** Channel of a workspace without its id (`workspaceChannel('')`). */
+  workspaceChannelPrefix: string;
   workerId: string;
   provisioners: string[];
   tags: Record<string, string>;
@@ -157,19 +159,28 @@ export interface AcquireJobParams {
  * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
  */
 export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<ProvisionerJobRow | undefined> {
-  const { rows } = await db.query<ProvisionerJobRow>(
-    `UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
-     WHERE id = (
-       SELECT id FROM provisioner_jobs
-       WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
-         AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
-       ORDER BY created_at
-       FOR UPDATE SKIP LOCKED
-       LIMIT 1
-     )
-     RETURNING *`,
-    [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags)],
-  );
+  // The same statement tells a workspace build's watchers that it started (NOTIFY on `<workspaceChannelPrefix><id>`,
+  // sent at commit): acquisition is one round trip.
+  const { rows } = await db.query<ProvisionerJobRow>({
+    name: 'kiln_acquire_job',
+    text: `WITH acquired AS (
+       UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
+       WHERE id = (
+         SELECT id FROM provisioner_jobs
+         WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
+           AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
+         ORDER BY created_at
+         FOR UPDATE SKIP LOCKED
+         LIMIT 1
+       )
+       RETURNING *),
+     note AS (
+       SELECT pg_notify($5 || b.workspace_id::text, '') FROM acquired a
+       JOIN workspace_builds b ON b.id = (a.input->>'workspace_build_id')::uuid
+       WHERE a.type = 'workspace_build')
+     SELECT acquired.* FROM acquired WHERE (SELECT count(*) FROM note) >= 0`,
+    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix],
+  });
   return rows[0];
 }
 
