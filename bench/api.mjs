@@ -212,9 +212,10 @@ export async function growWorkspacesTo(db, modelBuildId, target) {
  */
 export async function growthBenchmarks({ kiln, db, token, fillerWsId, fillerBuildId, runs, short }) {
   const figures = [];
+  // Builds first: the workspaces series adds a build per workspace.
   const series = [
-    { key: 'growth.workspaces', what: 'workspaces', path: '/api/v2/workspaces?limit=25', grow: (n) => growWorkspacesTo(db, fillerBuildId, n), label: 'GET /workspaces?limit=25' },
     { key: 'growth.builds', what: 'builds', path: `/api/v2/workspaces/${fillerWsId}/builds?limit=25`, grow: (n) => growBuildsTo(db, fillerBuildId, n), label: 'GET builds?limit=25' },
+    { key: 'growth.workspaces', what: 'workspaces', path: '/api/v2/workspaces?limit=25', grow: (n) => growWorkspacesTo(db, fillerBuildId, n), label: 'GET /workspaces?limit=25' },
   ];
   for (const s of series) {
     const at = {};

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Queryable } from '../../db/pool.js';
-import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
+import { getProvisionerJobByID, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuild, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValue, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
@@ -23,7 +23,7 @@ export async function loadBuildTemplateVersion(db: Queryable, id: string): Promi
 /**
  * Refuses versions whose import has not succeeded (reference §5.7.1 step 10, with the post-Nov-22 statuses).
  */
-export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<Record<string, string>> {
+export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<ProvisionerJobRow> {
   const job = await getProvisionerJobByID(db, v.job_id);
   if (!job) throw errors.internal('Internal error fetching provisioner job.');
   const status = jobStatus(job);
@@ -36,14 +36,16 @@ export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow)
   if (status === 'canceled') {
     throw errors.badRequest('The provided template version was canceled during import. You cannot builds workspaces with it!');
   }
-  return job.tags;
+  // The import job is also where a build's job takes its provisioner, file and tags from (insertBuild).
+  return job;
 }
 
 export interface InsertBuildParams {
   workspace: WorkspaceRow;
   template: TemplateRow;
   version: TemplateVersionRow;
-  importTags: Record<string, string>;
+  /** The version's import job, as checkImportSucceeded returned it. */
+  importJob: ProvisionerJobRow;
   transition: WorkspaceTransition;
   initiatorId: string;
   /** The state the build starts from: the previous build's unless the caller replaced it. */
@@ -71,8 +73,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     });
   }
   const buildId = randomUUID();
-  const templateFileJob = await getProvisionerJobByID(tx, p.version.job_id);
-  if (!templateFileJob) throw errors.internal('Internal error fetching provisioner job.');
+  const templateFileJob = p.importJob;
   const job = await enqueueJob(tx, {
     id: randomUUID(),
     now,
@@ -82,7 +83,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     type: 'workspace_build',
     input: { workspace_build_id: buildId, dry_run: false, ...(p.orphan ? { orphan: true } : {}) },
     fileId: templateFileJob.file_id,
-    tags: mutateTags(p.workspace.owner_id, p.importTags),
+    tags: mutateTags(p.workspace.owner_id, templateFileJob.tags),
   });
   return insertWorkspaceBuild(tx, {
     id: buildId,
@@ -100,11 +101,10 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */
 export async function nextBuildNumber(db: Queryable, workspaceId: string): Promise<{ number: number; previous?: WorkspaceBuildRow }> {
-  const latest = await getLatestWorkspaceBuild(db, workspaceId);
+  const latest = await getLatestWorkspaceBuildWithJob(db, workspaceId);
   if (!latest) return { number: 1 };
-  const job = await getProvisionerJobByID(db, latest.job_id);
-  if (job && isActiveJobStatus(jobStatus(job))) throw errors.conflict('A workspace build is already active.');
-  return { number: latest.build_number + 1, previous: latest };
+  if (latest.job && isActiveJobStatus(jobStatus(latest.job))) throw errors.conflict('A workspace build is already active.');
+  return { number: latest.build.build_number + 1, previous: latest.build };
 }
 
 export async function loadTemplateOf(db: Queryable, v: TemplateVersionRow): Promise<TemplateRow> {

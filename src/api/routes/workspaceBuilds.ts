@@ -150,7 +150,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if ((customState || body.orphan) && !authz.canManageTemplates(s)) throw new ApiError(403, 'Only template managers may provide custom state');
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
       if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
-      const importTags = await checkImportSucceeded(ctx.pool, version);
+      const importJob = await checkImportSucceeded(ctx.pool, version);
       let build;
       try {
         build = await inTx(ctx.pool, async (tx) => {
@@ -163,7 +163,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
             workspace: locked,
             template,
             version,
-            importTags,
+            importJob,
             transition: body.transition,
             initiatorId: s.userId,
             state,

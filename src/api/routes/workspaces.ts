@@ -91,7 +91,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       if (version.template_id !== template.id) {
         throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
       }
-      const importTags = await checkImportSucceeded(ctx.pool, version);
+      const importJob = await checkImportSucceeded(ctx.pool, version);
       const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
       const taken = () =>
         errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
@@ -109,7 +109,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
             name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
           });
           await insertBuild(ctx, tx, {
-            workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
+            workspace: w, template, version, importJob, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
             parameterValues: body.parameter_values ?? [], buildNumber: 1,
           });
           return w;

@@ -1,5 +1,7 @@
 import type { Queryable } from '../pool.js';
 
+import type { ProvisionerJobRow } from './provisionerJobs.js';
+
 export interface WorkspaceBuildRow {
   id: string;
   created_at: Date;
@@ -44,6 +46,27 @@ export async function getWorkspaceBuildByNumber(db: Queryable, workspaceId: stri
 export async function getLatestWorkspaceBuild(db: Queryable, workspaceId: string): Promise<WorkspaceBuildRow | undefined> {
   const { rows } = await db.query<WorkspaceBuildRow>('SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1', [workspaceId]);
   return rows[0];
+}
+
+/** The latest build (state included) and its job's timestamps, in one round trip: what a new build checks. */
+export async function getLatestWorkspaceBuildWithJob(
+  db: Queryable,
+  workspaceId: string,
+): Promise<{ build: WorkspaceBuildRow; job: Pick<ProvisionerJobRow, 'started_at' | 'completed_at' | 'canceled_at' | 'error'> | undefined } | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow & { job_started_at: Date | null; job_completed_at: Date | null; job_canceled_at: Date | null; job_error: string | null; job_found: boolean }>(
+    `SELECT b.*, j.started_at AS job_started_at, j.completed_at AS job_completed_at, j.canceled_at AS job_canceled_at, j.error AS job_error,
+            j.id IS NOT NULL AS job_found
+     FROM workspace_builds b LEFT JOIN provisioner_jobs j ON j.id = b.job_id
+     WHERE b.workspace_id = $1 ORDER BY b.build_number DESC LIMIT 1`,
+    [workspaceId],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  const { job_started_at, job_completed_at, job_canceled_at, job_error, job_found, ...build } = r;
+  return {
+    build,
+    job: job_found ? { started_at: job_started_at, completed_at: job_completed_at, canceled_at: job_canceled_at, error: job_error } : undefined,
+  };
 }
 
 export async function getLatestWorkspaceBuilds(db: Queryable, workspaceIds: string[]): Promise<WorkspaceBuildRow[]> {
