@@ -207,7 +207,9 @@ export async function listWorkspaceViews(db: Queryable, f: WorkspaceListFilter):
     : '';
   const { rows } = await db.query<Raw>({
     name: f.status ? 'kiln_workspace_views_page_status' : 'kiln_workspace_views_page',
-    text: `WITH matching AS (
+    // NOT MATERIALIZED: the page is read through the (created_at DESC, id) index and stops after `limit` rows; only the
+    // count visits every match (migration 000072).
+    text: `WITH matching AS NOT MATERIALIZED (
          SELECT w.* FROM workspaces w JOIN templates tt ON tt.id = w.template_id JOIN users ou ON ou.id = w.owner_id ${statusJoin}
          WHERE NOT w.deleted
            AND ($1::uuid[] IS NULL OR w.owner_id = ANY($1::uuid[]))
