@@ -4,6 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 
 import { apiKeyCacheOf } from '../../src/api/middleware/apiKey.js';
+import { ApiKeyCache, DEFAULT_API_KEY_CACHE_ENTRIES } from '../../src/api/middleware/apiKeyCache.js';
+import { MemoryPubsub } from '../../src/db/pubsub.js';
+import type { ApiKeyWithUserRow } from '../../src/db/queries/apiKeys.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { KilnClient } from '../../src/sdk/client.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
 import { waitFor } from '../harness/wait.js';
@@ -132,5 +136,32 @@ describe('API-key cache, two replicas on one database', () => {
     await db.query(`UPDATE users SET status = 'active' WHERE id = $1`, [user.userId]);
     await waitFor(async () => (await me(b, token)).status === 200, 'replica B listening again and the user active');
     assert.equal((await me(a, token)).status, 200);
+  });
+});
+
+describe('API-key cache bounds', () => {
+  const row = (id: string, userId = 'u1'): ApiKeyWithUserRow => ({
+    id, user_id: userId, hashed_secret: Buffer.alloc(0), login_type: 'password', lifetime_seconds: 1, expires_at: new Date(), last_used: new Date(), created_at: new Date(), updated_at: new Date(), user_username: 'x', user_status: 'active', user_deleted: false, user_rbac_roles: [],
+  });
+
+  it(`keeps at most ${DEFAULT_API_KEY_CACHE_ENTRIES.toLocaleString('en-US')} keys by default, the oldest leaving first`, async () => {
+    const cache = new ApiKeyCache();
+    await cache.start(new MemoryPubsub(), createLogger('silent'));
+    try {
+      let loads = 0;
+      const load = (id: string) => async () => {
+        loads++;
+        return row(id);
+      };
+      for (let i = 0; i <= DEFAULT_API_KEY_CACHE_ENTRIES; i++) await cache.get(`k${i}`, load(`k${i}`));
+      assert.equal(cache.size, DEFAULT_API_KEY_CACHE_ENTRIES);
+      loads = 0;
+      await cache.get(`k${DEFAULT_API_KEY_CACHE_ENTRIES}`, load('newest'));
+      assert.equal(loads, 0, 'the newest key is still in memory');
+      await cache.get('k0', load('k0'));
+      assert.equal(loads, 1, 'the oldest key left and is read again');
+    } finally {
+      cache.stop();
+    }
   });
 });
