@@ -93,7 +93,7 @@ export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dat
     memory.push({ load: `a job logging ${LINES.toLocaleString('en-US')} lines`, ...sampler.stop() });
     await db.query('DROP TABLE IF EXISTS bench_logs');
     const v = summarize(ingest);
-    figures.push({ key: 'logs.ingest', section: '3. Logs', label: `log lines/s stored (${LINES.toLocaleString('en-US')}-line job)`, unit: 'lines/s', note: 'job started_at → completed_at', value: v, ref: { label: 'bare INSERT … unnest, 2,000 rows a statement', value: summarize(ref) }, target: { text: '≥ 100,000/s', met: v.median >= 100_000 } });
+    figures.push({ key: 'logs.ingest', section: '3. Logs', label: `log lines/s stored (${LINES.toLocaleString('en-US')}-line job)`, unit: 'lines/s', note: 'job started_at → completed_at', value: v, ref: { label: 'bare INSERT … unnest, 2,000 rows a statement, same table shape', value: summarize(ref) }, target: { text: '≥ 0.8× the bare insert', met: v.median >= 0.8 * summarize(ref).median } });
 
     const slow = await createTemplate(client, orgId, {
       start: { logs: Array.from({ length: FOLLOW_LINES }, (_, i) => ({ output: `follow ${i}` })), delay_ms: FOLLOW_DELAY_MS },
