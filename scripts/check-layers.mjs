@@ -1,5 +1,5 @@
 // Enforces kiln's layering (docs/ARCHITECTURE.md) by reading every relative import under src/.
-// Only api/ and jobs/ touch the database; sdk/, provisionersdk/ and lib/ are leaves; daemons, provisioners, the agent
+// Only api/ and jobs/ touch the database; sdk/ and lib/ are leaves, provisionersdk/ uses only the SDK's wire shapes; daemons, provisioners, the agent
 // and the CLI talk to the server through the SDK. A dependency-free check: the TypeScript `.js` specifiers resolve
 // by path, so no module resolver is needed.
 import { readdir, readFile } from 'node:fs/promises';
@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
 
-/** module → modules it may import (besides itself). `lib` may be used by everything but the leaves sdk/provisionersdk. */
+/** module → modules it may import (besides itself). `lib` may be used by everything but sdk/provisionersdk. */
 const ALLOWED = {
   sdk: [],
-  provisionersdk: [],
+  // The plugin contract reuses the SDK's wire shapes (parameter values, build metadata) instead of copying them.
+  provisionersdk: ['sdk'],
   lib: [],
   db: ['lib'],
   jobs: ['db', 'lib', 'sdk', 'provisionersdk'],
@@ -26,10 +27,10 @@ const ALLOWED = {
   server: ['api', 'db', 'jobs', 'lib', 'sdk', 'provisionersdk', 'provisionerd', 'provisioners'],
 };
 /**
- * Entry points the CLI dispatches to: `kiln server` starts src/server (the composition root) and `kiln agent` runs the
- * agent. They parse flags and own signals; nothing else in cli/ reaches past the SDK.
+ * Entry points the CLI dispatches to: `kiln server` starts src/server (the composition root), `kiln agent` runs the
+ * agent, and `kiln provisionerd start` runs the daemon with provisioners from src/server/provisioners.ts. They parse flags and own signals; nothing else in cli/ reaches past the SDK.
  */
-const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/agent.ts']);
+const COMPOSITION_ROOTS = new Set(['cli/commands/server.ts', 'cli/commands/agent.ts', 'cli/commands/provisionerd.ts']);
 
 async function* walk(dir) {
   for (const e of await readdir(dir, { withFileTypes: true })) {

@@ -16,6 +16,8 @@ import { runScript, type ScriptResult } from './script.js';
 export interface AgentOptions {
   url: string;
   token: string;
+  /** The server's agent API on a unix socket (sandboxed workspaces); `url` then only names paths. */
+  socketPath?: string;
   version: string;
   logger: Logger;
 }
@@ -36,7 +38,7 @@ export class Agent {
   #startup: Promise<void> | undefined;
 
   constructor(private readonly o: AgentOptions) {
-    this.client = new AgentClient(o.url, o.token);
+    this.client = new AgentClient(o.url, o.token, { socketPath: o.socketPath });
     this.#log = o.logger;
     this.#conn = new Connection(this.client, o.logger);
     this.#health = new HealthReporter(this.client, o.logger);
@@ -79,6 +81,7 @@ export class Agent {
     const env = { ...process.env, ...meta.environment_variables };
     // The agent's own secret is not the script's business.
     delete env.KILN_AGENT_TOKEN;
+    delete env.KILN_AGENT_SOCKET;
     return runScript(script, {
       cwd,
       env,

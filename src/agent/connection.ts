@@ -4,10 +4,12 @@ import type { Logger } from '../lib/logger.js';
 import type { AgentClient, CoordinateSocket } from '../sdk/agentsdk.js';
 
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './retry.js';
+import { serveTunnel } from './tunnel.js';
 
 /**
- * Keeps the coordinate connection open: that open socket is what the server counts as "connected". When it drops
- * (server restart, network), it is reopened with backoff, for as long as the agent runs.
+ * Keeps the coordinate connection open: that open socket is what the server counts as "connected", and it carries
+ * the tunnel the server opens streams over (src/agent/tunnel.ts). When it drops (server restart, network), it is
+ * reopened with backoff, for as long as the agent runs; streams of the lost connection end with it.
  */
 export class Connection {
   #socket: CoordinateSocket | undefined;
@@ -34,6 +36,7 @@ export class Connection {
           return;
         }
         this.#socket = socket;
+        serveTunnel(socket, this.logger);
         attempt = 0;
         this.logger.info('connected to the server');
         await new Promise<void>((resolve) => {

@@ -5,9 +5,13 @@ import { isSdkError } from '../sdk/errors.js';
 export const BACKOFF_BASE_MS = 100;
 export const BACKOFF_MAX_MS = 3_000;
 
-/** Statuses that will not change by asking again: a bad request or a bad token. 403 is not one (the build may finish). */
+/**
+ * Statuses that will not change by asking again: a bad request. 403 is not one (the build may finish), nor is 401: a
+ * Terraform template starts its agent during the apply, with the token of a `coder_agent` the server learns of only
+ * when the build completes, so an unknown token may become valid (Coder's agent retries it too).
+ */
 function permanent(e: unknown): boolean {
-  return isSdkError(e) && e.status >= 400 && e.status < 500 && e.status !== 403 && e.status !== 404 && e.status !== 408 && e.status !== 429;
+  return isSdkError(e) && e.status >= 400 && e.status < 500 && ![401, 403, 404, 408, 429].includes(e.status);
 }
 
 /**

@@ -29,6 +29,8 @@ export const authz = {
   canDeleteWorkspace: (s: Subject, w: OwnedObject) => w.owner_id === s.userId || has(s, 'owner'),
   /** Creating a workspace for another user takes a site owner. */
   canCreateWorkspaceFor: (s: Subject, ownerId: string) => ownerId === s.userId || has(s, 'owner'),
+  /** Opening a workspace's apps (and, later, shells): its owner or a site owner, never a template admin. */
+  canConnectToWorkspace: (s: Subject, w: OwnedObject) => w.owner_id === s.userId || has(s, 'owner'),
   canReadProvisioners: (_s: Subject) => true,
 };
 

@@ -1,7 +1,11 @@
 import type { Clock } from '../lib/clock.js';
+import { defaultLoginLimits, type LoginLimits } from './auth/loginLimiter.js';
+import { defaultStreamLimits, type StreamLimits } from './http/streamCaps.js';
 import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
+
+import type { AgentTunnels } from './agents/tunnels.js';
 
 /** Server settings that routes read. Filled with defaults in one place (`resolveServerOptions`). */
 export interface ServerOptions {
@@ -26,6 +30,30 @@ export interface ServerOptions {
   agentConnectionUpdateMs: number;
   /** Log followers of one stream re-check the database this often even without a notification (one query per stream). */
   followBackstopMs: number;
+  /** Check every JSON response against its schema (extra or missing fields fail the request); tests turn it on. */
+  checkResponses: boolean;
+  /** Apps are served on `<app>--<agent>--<workspace>--<owner>.<this host>` (`*.` first); default from the listen address. */
+  wildcardAccessUrl: string;
+  /** Coder's path-based app URLs on the dashboard origin; off unless asked for (docs/security.md). */
+  enablePathApps: boolean;
+  /** Lifetime of an app token minted by the auth redirect. */
+  appTokenLifetimeMs: number;
+  /** `--provisioner-daemon-psk`: a shared secret external daemons may authenticate with (unset: keys or tokens only). */
+  provisionerDaemonPsk?: string;
+  /** A daemon not seen for this long is `offline` (Coder: 90 s). */
+  provisionerDaemonStaleMs: number;
+  /** External daemons are pinged this often; one that misses a ping is disconnected. */
+  daemonPingMs: number;
+  /** Idle daemons look at the queue this often even without a job-posted notification. */
+  daemonPollMs: number;
+  /** This replica (GET /replicas); set by the composition root. */
+  replicaId: string;
+  /** Replicas refresh their row this often; one silent for three intervals is dead (hidden, then forgotten). */
+  replicaHeartbeatMs: number;
+  /** Failed password logins allowed per client IP and per account in a window (then 429 with Retry-After). */
+  loginLimits: LoginLimits;
+  /** Long-lived streams (log follows, workspace watches) one user may hold open at once. */
+  streamLimits: StreamLimits;
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -40,6 +68,17 @@ export const defaultServerOptions: ServerOptions = {
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
   followBackstopMs: 5_000,
+  checkResponses: false,
+  wildcardAccessUrl: '',
+  enablePathApps: false,
+  appTokenLifetimeMs: 3600_000,
+  provisionerDaemonStaleMs: 90_000,
+  daemonPingMs: 10_000,
+  daemonPollMs: 5_000,
+  replicaId: '00000000-0000-0000-0000-000000000000',
+  replicaHeartbeatMs: 5_000,
+  loginLimits: defaultLoginLimits,
+  streamLimits: defaultStreamLimits,
 };
 
 /** Everything a route needs, passed explicitly: no globals. */
@@ -49,4 +88,6 @@ export interface ServerContext {
   logger: Logger;
   clock: Clock;
   options: ServerOptions;
+  /** Streams to connected agents (the app proxy and, later, shells ride them). */
+  tunnels: AgentTunnels;
 }

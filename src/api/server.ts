@@ -8,6 +8,8 @@ import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { PgPubsub } from '../db/pubsub.js';
 
+import { listenAgentSocket, type AgentSocket } from './agentSocket.js';
+import { AgentTunnels } from './agents/tunnels.js';
 import { buildApp } from './app.js';
 import { defaultServerOptions, type ServerContext, type ServerOptions } from './context.js';
 
@@ -23,13 +25,25 @@ export interface ApiServerConfig {
   /** Embedded cluster tuned for throwaway data (tests, benchmarks). */
   ephemeralPostgres?: boolean;
   poolSize?: number;
+  /** The embedded PostgreSQL died and could not be restarted (see embeddedPostgres.ts). */
+  onPostgresFatal?: (err: Error) => void;
+  /** Also serve the agent API on a unix socket in this directory (sandboxed workspaces reach the server only so). */
+  agentSocket?: { dir: string; gid?: number };
+  /** Connections reserved for the built-in daemons and the reaper (default 5). */
+  enginePoolSize?: number;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
   ctx: ServerContext;
+  /**
+   * The same context on a pool of its own, for the built-in daemons and the reaper: however many requests, followers
+   * or slow statements hold the API's pool, builds still report their logs and finish.
+   */
+  engineCtx: ServerContext;
   url: string;
   postgres?: EmbeddedPostgres;
+  agentSocket?: AgentSocket;
   migrated: number[];
   /** Stop accepting, drain in-flight requests, then release the database (and stop the embedded cluster). */
   close(): Promise<void>;
@@ -50,46 +64,64 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
   let postgres: EmbeddedPostgres | undefined;
   let url = cfg.postgresUrl;
   if (!url) {
-    postgres = await startEmbeddedPostgres({ dataDir: cfg.dataDir, logger, ephemeral: cfg.ephemeralPostgres });
+    postgres = await startEmbeddedPostgres({ dataDir: cfg.dataDir, logger, ephemeral: cfg.ephemeralPostgres, onFatal: cfg.onPostgresFatal });
     url = postgres.url;
   }
   let pool: Pool | undefined;
+  let enginePool: Pool | undefined;
   let pubsub: PgPubsub | undefined;
   try {
-    pool = createPool(url, cfg.poolSize ?? 20);
+    pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln' });
+    enginePool = createPool(url, { max: cfg.enginePoolSize ?? 5, applicationName: 'kiln-engine' });
     const migrated = await migrate(pool);
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
     pubsub = new PgPubsub(url, pool, logger);
     const { host, port } = splitAddress(cfg.address);
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
-    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options };
+    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels() };
+    const engineCtx: ServerContext = { ...ctx, pool: enginePool };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
     const addr = app.server.address();
     const boundPort = typeof addr === 'object' && addr ? addr.port : port;
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     if (!cfg.options?.accessUrl) options.accessUrl = base;
+    let agentSocket: AgentSocket | undefined;
+    try {
+      if (cfg.agentSocket) agentSocket = await listenAgentSocket(app, cfg.agentSocket);
+    } catch (e) {
+      await app.close();
+      throw e;
+    }
+    // Browsers resolve every *.localhost name to loopback, so apps get their own origins with no DNS set up.
+    if (!cfg.options?.wildcardAccessUrl) options.wildcardAccessUrl = `*.apps.localhost:${boundPort}`;
     const p = pool;
+    const ep = enginePool;
     const ps = pubsub;
     let closing: Promise<void> | undefined;
     return {
       app,
       ctx,
+      engineCtx,
       url: base,
       postgres,
+      agentSocket,
       migrated,
       close: () =>
         (closing ??= (async () => {
+          await agentSocket?.close();
           await app.close();
           await ps.close();
           await p.end();
+          await ep.end();
           await postgres?.stop();
         })()),
     };
   } catch (e) {
     await pubsub?.close().catch(() => {});
     await pool?.end().catch(() => {});
+    await enginePool?.end().catch(() => {});
     await postgres?.stop().catch(() => {});
     throw e;
   }

@@ -72,7 +72,8 @@ export function parseFlags(argv: string[], specs: FlagSpec[], env: NodeJS.Proces
 
 function setValue(flags: FlagValues, spec: FlagSpec, value: string): void {
   if (spec.type === 'number') {
-    const n = Number(value);
+    // Number('') is 0: an empty value (`--max-file-size=`) must be refused, not read as zero.
+    const n = value.trim() === '' ? NaN : Number(value);
     if (!Number.isFinite(n)) throw new UsageError(`flag --${spec.name} needs a number, got "${value}"`);
     flags[spec.name] = n;
   } else if (spec.type === 'list') {

@@ -27,11 +27,13 @@ const COMMANDS: Record<string, CommandEntry> = {
   logs: { summary: 'Show or follow the log of a build', load: () => import('./commands/logs.js') },
   state: { summary: 'Pull or push the provisioner state of a workspace', load: () => import('./commands/state.js'), subcommands: true },
   agent: { summary: 'Run the workspace agent (inside a workspace; reads KILN_AGENT_URL, KILN_AGENT_TOKEN)', load: () => import('./commands/agent.js') },
+  provisioner: { summary: 'Provisioner keys, daemons and jobs (keys, list, jobs)', load: () => import('./commands/provisioner.js'), subcommands: true },
+  provisionerd: { summary: 'Run an external provisioner daemon (provisionerd start)', load: () => import('./commands/provisionerd.js'), subcommands: true },
   server: { summary: 'Run the kiln server (API, dashboard, built-in provisioner daemons)', load: () => import('./commands/server.js') },
 };
 
 /** Names `coder` users type out of habit. */
-const ALIASES: Record<string, string> = { ls: 'list', rm: 'delete', template: 'templates' };
+const ALIASES: Record<string, string> = { ls: 'list', rm: 'delete', template: 'templates', provisioners: 'provisioner' };
 
 export function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));

@@ -2,7 +2,6 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { access, chmod, chown, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -20,13 +19,29 @@ export interface EmbeddedPostgresOptions {
   /** Trade durability for speed (tests only): fsync and synchronous commit off. */
   ephemeral?: boolean;
   maxConnections?: number;
+  /**
+   * PostgreSQL died and could not be brought back (see RESTART_BACKOFF_MS): the server cannot work without it. The
+   * `kiln server` command exits non-zero; without this callback the error is logged and the cluster stays down.
+   */
+  onFatal?: (err: Error) => void;
+  /** Restart the cluster when it dies (default true). Off for tests that play an external database going down. */
+  supervise?: boolean;
 }
 
 export interface EmbeddedPostgres {
+  /** `postgres://…@localhost:5432/postgres?host=<socket dir>`: a unix socket, never TCP. */
   url: string;
-  pid: number;
+  /** The running postmaster's pid (it changes when the cluster is restarted after a crash). */
+  readonly pid: number;
+  /** How many times the cluster was restarted after dying. */
+  readonly restarts: number;
   stop(): Promise<void>;
 }
+
+/** Waits between restarts of a cluster that died; after the last one fails, onFatal. */
+const RESTART_BACKOFF_MS = [500, 1_000, 2_000, 4_000, 8_000, 8_000];
+/** The socket's name carries a port even without TCP: `<dir>/.s.PGSQL.5432`. */
+const SOCKET_PORT = 5432;
 
 interface Binaries {
   nativeDir: string;
@@ -108,18 +123,6 @@ async function reachableBinaries(bins: Binaries, dataDir: string, as: RunAs | un
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -129,19 +132,37 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether `pid` is a postgres postmaster serving `pgdata` (its command line names the binary and `-D pgdata`). */
+async function isThisClustersPostgres(pid: number, pgdata: string): Promise<boolean> {
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const d = argv.indexOf('-D');
+    return path.basename(argv[0] ?? '') === 'postgres' && d >= 0 && path.resolve(argv[d + 1] ?? '') === pgdata;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * A postmaster.pid left behind means a previous server died without stopping its cluster. If that postgres still
- * runs as an orphan (its parent is gone), stop it; if it has a live parent, another kiln owns this data dir.
+ * A postmaster.pid left behind means a previous server died without stopping its cluster. Its pid is acted on only
+ * when it really is this cluster's postgres: an orphan (parent gone) is stopped, one with a live parent means another
+ * kiln owns this data dir. Any other process behind that pid (pids are recycled) is left alone, and the stale file is
+ * removed so PostgreSQL does not refuse to start.
  */
 async function clearStalePostmaster(pgdata: string, logger: Logger): Promise<void> {
+  const file = path.join(pgdata, 'postmaster.pid');
   let text: string;
   try {
-    text = await readFile(path.join(pgdata, 'postmaster.pid'), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch {
     return;
   }
   const pid = Number(text.split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid) || !(await isThisClustersPostgres(pid, pgdata))) {
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) logger.warn({ pid }, 'postmaster.pid names a process that is not this cluster\'s PostgreSQL; leaving it alone');
+    await rm(file, { force: true });
+    return;
+  }
   let ppid = 0;
   try {
     const statLine = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -180,17 +201,11 @@ async function run(cmd: string, args: string[], as: RunAs | undefined): Promise<
   });
 }
 
-class PortTaken extends Error {}
-
-interface Launched {
-  child: ChildProcess;
-  url: string;
-}
-
-/** Starts the postmaster on `port` and waits until it accepts connections. */
-async function launch(binDir: string, pgdata: string, port: number, password: string, opts: EmbeddedPostgresOptions, as: RunAs | undefined): Promise<Launched> {
+/** Starts the postmaster on a unix socket in `socketDir` (no TCP at all) and waits until it accepts connections. */
+async function launch(binDir: string, pgdata: string, socketDir: string, url: string, opts: EmbeddedPostgresOptions, as: RunAs | undefined): Promise<ChildProcess> {
   const { logger } = opts;
-  const args = ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${opts.maxConnections ?? 200}`];
+  const args = ['-D', pgdata, '-p', String(SOCKET_PORT), '-c', 'listen_addresses=', '-c', `unix_socket_directories=${socketDir}`, '-c', 'unix_socket_permissions=0700'];
+  args.push('-c', `max_connections=${opts.maxConnections ?? 200}`);
   if (opts.ephemeral) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   // Its own process group: a Ctrl-C in the terminal reaches the server, which drains and then stops PostgreSQL.
   const child = spawn(path.join(binDir, 'postgres'), args, { ...as, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
@@ -203,20 +218,16 @@ async function launch(binDir: string, pgdata: string, port: number, password: st
     for (const line of s.split('\n')) if (line.trim()) logger.debug({ postgres: line.trim() }, 'postgres');
   });
 
-  const url = `postgres://${SUPER_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (spawnError) throw new Error(`cannot start PostgreSQL: ${spawnError.message}`);
-    if (child.exitCode !== null || child.signalCode !== null) {
-      if (/could not bind|could not create any TCP\/IP sockets|already in use/i.test(stderr)) throw new PortTaken(stderr.trim());
-      throw new Error(`PostgreSQL exited during start-up: ${stderr.trim()}`);
-    }
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`PostgreSQL exited during start-up: ${stderr.trim()}`);
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});
     try {
       await c.connect();
       await c.end();
-      return { child, url };
+      return child;
     } catch {
       await c.end().catch(() => {});
       if (Date.now() > deadline) {
@@ -256,6 +267,17 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     password = randomBytes(18).toString('base64url');
     await writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
+  // Readable by the server's user alone, whatever an older version or a umask left.
+  await chmod(passwordFile, 0o600);
+
+  // The socket's directory: only PostgreSQL's user (and root) can enter it, so only the server can connect.
+  const socketDir = path.join(dataDir, 'pg-socket');
+  if (Buffer.byteLength(path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`)) > 107) {
+    throw new Error(`the data dir ${dataDir} is too long a path for PostgreSQL's unix socket (at most about 80 characters); choose a shorter --data-dir`);
+  }
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  if (as) await chown(socketDir, as.uid, as.gid);
+  await chmod(socketDir, 0o700);
 
   let initialised = true;
   try {
@@ -284,31 +306,67 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   await clearStalePostmaster(pgdata, logger);
-  // The free port is only free until someone else takes it: when PostgreSQL cannot bind it, try another.
-  let launched: Launched;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      launched = await launch(binDir, pgdata, await freePort(), password, opts, as);
-      break;
-    } catch (e) {
-      if (!(e instanceof PortTaken) || attempt >= 5) throw e;
-      logger.debug({ attempt }, 'embedded PostgreSQL port was taken; trying another');
-    }
-  }
-  const { child, url } = launched;
-  logger.debug({ url: url.replace(/:[^:@/]*@/, ':***@'), pid: child.pid }, 'embedded PostgreSQL ready');
+  const url = `postgres://${SUPER_USER}:${encodeURIComponent(password)}@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`;
+  let child = await launch(binDir, pgdata, socketDir, url, opts, as);
+  logger.debug({ socketDir, pid: child.pid }, 'embedded PostgreSQL ready');
 
   let stopping: Promise<void> | undefined;
+  let restarts = 0;
+  /**
+   * Supervision: a cluster that dies while the server runs (OOM killer, a stray kill) is started again with backoff,
+   * so the server recovers instead of answering errors forever; if it cannot be brought back, onFatal.
+   */
+  const supervise = (c: ChildProcess) => {
+    if (opts.supervise === false) return;
+    c.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ pid: c.pid, code, signal }, 'embedded PostgreSQL died; restarting it');
+      void (async () => {
+        let lastError: Error | undefined;
+        for (const wait of RESTART_BACKOFF_MS) {
+          await sleep(wait);
+          if (stopping) return;
+          try {
+            await clearStalePostmaster(pgdata, logger);
+            child = await launch(binDir, pgdata, socketDir, url, opts, as);
+            if (stopping) {
+              // stop() came during the restart and saw the dead one: this one must not outlive the server.
+              child.kill('SIGINT');
+              return;
+            }
+            restarts++;
+            logger.warn({ pid: child.pid, restarts }, 'embedded PostgreSQL restarted');
+            supervise(child);
+            return;
+          } catch (e) {
+            lastError = e as Error;
+            logger.warn({ err: lastError.message }, 'embedded PostgreSQL did not restart yet');
+          }
+        }
+        const err = new Error(`the embedded PostgreSQL died and did not restart after ${RESTART_BACKOFF_MS.length} attempts: ${lastError?.message ?? 'unknown error'}`);
+        if (opts.onFatal) opts.onFatal(err);
+        else logger.fatal({ err: err.message }, 'embedded PostgreSQL is down');
+      })();
+    });
+  };
+  supervise(child);
+
   return {
     url,
-    pid: child.pid ?? 0,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    get restarts() {
+      return restarts;
+    },
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
-        if (!(await waitExit(child, 15_000))) {
-          child.kill('SIGKILL');
-          await waitExit(child, 5_000);
+        const c = child;
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        c.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+        if (!(await waitExit(c, 15_000))) {
+          c.kill('SIGKILL');
+          await waitExit(c, 5_000);
         }
       })();
       return stopping;

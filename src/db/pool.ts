@@ -10,21 +10,85 @@ export type PoolClient = pg.PoolClient;
 /** Anything that can run a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-export function createPool(connectionString: string, max = 20): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000, application_name: 'kiln' });
-  // Every statement sent through the pool counts for the request it runs in (see statementCount.ts); statements of
-  // a transaction are counted in inTx, on its client.
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as { query: unknown }).query = (...args: unknown[]) => {
-    countStatement();
-    return query(...args);
-  };
+export interface PoolOptions {
+  max?: number;
+  /** How long a caller waits for a connection (a free slot, or a new connection to open) before failing. */
+  connectionTimeoutMs?: number;
+  /** Server-side cap on one statement; 0 disables it (migrations). */
+  statementTimeoutMs?: number;
+  /** Names the pool in pg_stat_activity (`kiln`, `kiln-engine`). */
+  applicationName?: string;
+}
+
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * A pool whose waits are bounded (no request queues forever for a connection, no statement runs forever) and whose
+ * reads survive a dropped connection: a read-only statement (or one marked idempotent) that fails because its
+ * connection died (a backend killed, PostgreSQL restarting) is retried once on a fresh connection.
+ */
+export function createPool(connectionString: string, maxOrOptions: number | PoolOptions = 20): pg.Pool {
+  const o: PoolOptions = typeof maxOrOptions === 'number' ? { max: maxOrOptions } : maxOrOptions;
+  const statementTimeout = o.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString,
+    max: o.max ?? 20,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: o.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
+    application_name: o.applicationName ?? 'kiln',
+  });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
   // A client in use has no listener of the pool's: when the database goes away (a restart, a failover) it would emit
   // 'error' into the void and crash the process. Its query fails anyway, and the caller sees that.
   pool.on('connect', (client) => client.on('error', () => {}));
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const max = o.max ?? 20;
+  (pool as { query: unknown }).query = async (...args: unknown[]) => {
+    // After every backend was killed, several pooled connections may be dead: each failure discards one, so a read
+    // may meet a few in a row. Bounded by the pool size; a database that refuses new connections is not retried.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Every statement sent through the pool (a retry too) counts for the request it runs in (statementCount.ts);
+        // statements of a transaction are counted in inTx, on its client.
+        countStatement();
+        return await query(...args);
+      } catch (e) {
+        if (!isDeadConnection(e) || !isRetryable(args[0]) || attempt >= max) throw e;
+      }
+    }
+  };
   return pool;
+}
+
+/** A pooled connection that died (backend terminated, server restarted), as opposed to one that cannot be opened. */
+function isDeadConnection(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null;
+  if (!err) return false;
+  if (err.code === '57P01' || err.code === '57P02' || err.code === '08006' || err.code === '08003' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return true;
+  return /Connection terminated unexpectedly|not queryable/i.test(err.message ?? '');
+}
+
+/** Marks a write that may run twice with the same effect (a timestamp refresh), so it is retried like a read. */
+export const IDEMPOTENT = '/* kiln:idempotent */';
+
+function isRetryable(q: unknown): boolean {
+  const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
+  if (typeof text !== 'string') return false;
+  if (text.includes(IDEMPOTENT)) return true;
+  return /^\s*(SELECT|WITH)\b/i.test(text) && !/\b(INSERT|UPDATE|DELETE|MERGE|pg_notify|nextval|pg_advisory)\b/i.test(text);
+}
+
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+
+/** The error says the connection (not the statement) failed: the server went away, or the socket did. */
+export function isConnectionLoss(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null;
+  if (!err) return false;
+  if (err.code && CONNECTION_LOST_CODES.has(err.code)) return true;
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|ECONNRESET|ECONNREFUSED/i.test(err.message ?? '');
 }
 
 /**
@@ -32,17 +96,29 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
  * the pool while holding this one is how pools starve.
  */
 export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, isolation?: 'serializable' | 'repeatable read'): Promise<T> {
-  const client = countingClient(await pool.connect());
+  const begin = isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN';
+  let client: pg.PoolClient;
+  // A pooled connection that died while idle fails at BEGIN, before anything was done: take another (a few may be dead).
+  for (let attempt = 0; ; attempt++) {
+    client = countingClient(await pool.connect());
+    try {
+      await client.query(begin);
+      break;
+    } catch (e) {
+      client.release(e as Error);
+      if (!isDeadConnection(e) || attempt >= 5) throw e;
+    }
+  }
   try {
-    await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
+    client.release();
     return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
+    // A connection that died mid-transaction is destroyed, not handed to the next caller.
+    client.release(isConnectionLoss(e) ? (e as Error) : undefined);
     throw e;
-  } finally {
-    client.release();
   }
 }
 

@@ -1,12 +1,13 @@
-import { acquireProvisionerJob, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
+import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 
-import { workspaceChannel } from './channels.js';
-import type { JobsContext } from './context.js';
+import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
+import { publish, type JobsContext } from './context.js';
 
 export interface AcquiringDaemon {
   id: string;
   provisioners: string[];
   tags: Record<string, string>;
+  organizationId?: string | null;
 }
 
 /**
@@ -19,6 +20,17 @@ export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Pro
     workerId: daemon.id,
     provisioners: daemon.provisioners,
     tags: daemon.tags,
+    organizationId: daemon.organizationId,
     workspaceChannelPrefix: workspaceChannel(''),
   });
+}
+
+/**
+ * Returns a job to the queue when it could not be handed to the daemon that took it (its connection closed in
+ * between), and wakes the other daemons. A job that already wrote anything stays with its worker.
+ */
+export async function releaseJob(ctx: JobsContext, jobId: string, workerId: string): Promise<boolean> {
+  const released = await releaseProvisionerJob(ctx.pool, jobId, workerId);
+  if (released) await publish(ctx, JOB_POSTED_CHANNEL, jobId);
+  return released;
 }

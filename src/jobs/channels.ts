@@ -34,3 +34,6 @@ export function agentStartupLogsChannel(agentId: string): string {
   // Short prefix: PostgreSQL truncates channel names to 63 bytes, and a uuid takes 36 of them.
   return `agent-startup-logs:${agentId}`;
 }
+
+/** A provisioner key was deleted: every replica disconnects the key's daemons. Payload: the key id. */
+export const PROVISIONER_KEY_DELETED_CHANNEL = 'provisioner_key_deleted';

@@ -3,12 +3,14 @@ import {
   getProvisionerJobForUpdate,
   updateProvisionerJobCompleted,
   type ProvisionerJobRow,
+  type TemplateVersionImportJobInput,
   type WorkspaceBuildJobInput,
 } from '../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, markWorkspaceDeleted, updateWorkspaceBuildAfterJob, type BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
 import { publishJobEnded, type JobsContext } from './context.js';
+import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
 
@@ -26,9 +28,17 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     validateResources(req.workspace_build?.resources ?? []);
     validateResources(req.template_import?.start_resources ?? []);
     validateResources(req.template_import?.stop_resources ?? []);
+    validateResources(req.template_dry_run?.resources ?? []);
   } catch (e) {
     if (!(e instanceof InvalidResourcesError)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The provisioner reported invalid resources: ${e.message}`, workspace_build: stateOnFailure });
+  }
+  let declarations: ImportDeclarations | undefined;
+  try {
+    if (req.template_import) declarations = checkImportDeclarations(req.template_import);
+  } catch (e) {
+    if (!(e instanceof DeclarationError)) throw e;
+    return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
   let workspaceId: string | undefined;
   try {
@@ -39,22 +49,31 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
       await updateProvisionerJobCompleted(tx, { id: job.id, now, error: null });
       if (job.type === 'workspace_build') {
         const target = await buildTarget(tx, job);
+        // A dry run applied nothing: no deadline, and a planned delete deletes nothing.
+        const dryRun = (job.input as unknown as WorkspaceBuildJobInput).dry_run === true;
         await updateWorkspaceBuildAfterJob(tx, {
           buildId: target.build_id,
           now,
           state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
-          deadline: target.transition === 'start' ? deadlineOf(target, now) : undefined,
+          deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
         });
         await insertResources(tx, { jobId: job.id, transition: target.transition, now, resources: req.workspace_build?.resources ?? [] });
-        if (target.transition === 'delete') await markWorkspaceDeleted(tx, target.workspace_id, now);
+        if (target.transition === 'delete' && !dryRun) await markWorkspaceDeleted(tx, target.workspace_id, now);
         return target.workspace_id;
+      }
+      if (job.type === 'template_version_dry_run') {
+        await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_dry_run?.resources ?? [] });
+        return undefined;
       }
       // An import's resources are the template's preview: what a start (and a stop) of a workspace would make.
       await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_import?.start_resources ?? [] });
       await insertResources(tx, { jobId: job.id, transition: 'stop', now, resources: req.template_import?.stop_resources ?? [] });
+      const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
+      if (declarations && versionId) await storeImportDeclarations(tx, versionId, declarations);
       return undefined;
     });
   } catch (e) {
+    if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
     if (!isDataError(e)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });

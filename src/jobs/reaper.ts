@@ -20,7 +20,7 @@ export interface ReapResult {
   pending: string[];
 }
 
-type Kind = 'hung' | 'pending';
+type Kind = 'hung' | 'pending' | 'orphaned';
 
 /**
  * Fails jobs that would otherwise never end (deviation 9; Coder's later "jobreaper"): running jobs whose daemon stopped
@@ -37,30 +37,56 @@ export async function reapJobs(ctx: JobsContext, now: Date = ctx.clock.now()): P
   return result;
 }
 
-async function reapOne(ctx: JobsContext, jobId: string, kind: Kind, now: Date): Promise<boolean> {
-  const timeoutMs = kind === 'hung' ? ctx.options.jobHangTimeoutMs : ctx.options.jobPendingTimeoutMs;
+/**
+ * Fails a job left running by a built-in daemon of this server's previous process, which died: the daemon cannot be
+ * running it any more. Called at start-up, before this server's new daemons register.
+ */
+export async function failOrphanedJob(ctx: JobsContext, jobId: string, daemonName: string): Promise<boolean> {
+  return reapOne(ctx, jobId, 'orphaned', ctx.clock.now(), daemonName);
+}
+
+function messages(kind: Kind, span: string, daemonName?: string): { line: string; error: string; log: string } {
+  if (kind === 'orphaned') {
+    const what = `kiln: the server running this build (daemon ${daemonName ?? '?'}) stopped unexpectedly`;
+    return {
+      line: `${what}; the build was failed when the server restarted.`,
+      error: `${what} while the build was running; failed at restart.`,
+      log: 'restart: failed a job left running by this server before it stopped unexpectedly',
+    };
+  }
+  return {
+    line: `kiln: Build has been detected as ${kind} for ${span} and will be terminated.`,
+    error: `kiln: Build has been detected as ${kind} for ${span} and has been terminated by the reaper.`,
+    log:
+      kind === 'hung'
+        ? `reaper: failed a running job whose daemon sent no heartbeat for ${span}`
+        : `reaper: failed a job that no provisioner daemon took within ${span}`,
+  };
+}
+
+async function reapOne(ctx: JobsContext, jobId: string, kind: Kind, now: Date, daemonName?: string): Promise<boolean> {
+  const timeoutMs = kind === 'hung' ? ctx.options.jobHangTimeoutMs : kind === 'pending' ? ctx.options.jobPendingTimeoutMs : 0;
   const span = formatSpan(timeoutMs);
+  const msg = messages(kind, span, daemonName);
   const out = await inTx(ctx.pool, async (tx) => {
     // SKIP LOCKED: a daemon completing the job right now (or another replica's reaper) wins; we look again next run.
     const job = await getProvisionerJobForUpdateSkipLocked(tx, jobId);
     if (!job || !stillReapable(job, kind, now, timeoutMs)) return undefined;
     const stage = (await getLastProvisionerJobLogStage(tx, job.id)) ?? 'Unknown';
-    const lines = ['', '====================', `kiln: Build has been detected as ${kind} for ${span} and will be terminated.`, '====================', ''];
+    const lines = ['', '====================', msg.line, '====================', ''];
     const ids = await insertProvisionerJobLogs(
       tx,
       job.id,
       lines.map((output) => ({ createdAt: now, source: 'provisioner_daemon' as const, level: 'error' as const, stage, output })),
     );
-    const workspaceId = await terminateJob(tx, job, now, `kiln: Build has been detected as ${kind} for ${span} and has been terminated by the reaper.`);
+    const workspaceId = await terminateJob(tx, job, now, msg.error);
     if (job.type === 'workspace_build') await keepPreviousState(tx, job, now);
     return { firstId: ids[0] as number, workspaceId, job };
   });
   if (!out) return false;
   ctx.logger.warn(
-    { job_id: jobId, worker_id: out.job.worker_id, kind, timeout_ms: timeoutMs, last_update: out.job.updated_at.toISOString() },
-    kind === 'hung'
-      ? `reaper: failed a running job whose daemon sent no heartbeat for ${span}`
-      : `reaper: failed a job that no provisioner daemon took within ${span}`,
+    { job_id: jobId, worker_id: out.job.worker_id, kind, ...(daemonName ? { daemon: daemonName } : { timeout_ms: timeoutMs }), last_update: out.job.updated_at.toISOString() },
+    msg.log,
   );
   await publishLogs(ctx, jobId, { created_after: out.firstId - 1 });
   await publishJobEnded(ctx, jobId, out.workspaceId);
@@ -70,6 +96,7 @@ async function reapOne(ctx: JobsContext, jobId: string, kind: Kind, now: Date): 
 function stillReapable(job: ProvisionerJobRow, kind: Kind, now: Date, timeoutMs: number): boolean {
   if (job.completed_at) return false;
   const cutoff = now.getTime() - timeoutMs;
+  if (kind === 'orphaned') return job.started_at !== null;
   if (kind === 'hung') return job.started_at !== null && job.updated_at.getTime() < cutoff;
   return job.started_at === null && job.canceled_at === null && job.created_at.getTime() < cutoff;
 }

@@ -26,10 +26,14 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
     const job = await getProvisionerJobForUpdate(tx, req.job_id);
     assertOwnedAndOpen(job, workerId, req.job_id);
-    const capped = capLogs(job, req.logs, ctx.options.maxJobLogBytes);
-    const usage = { id: job.id, now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed };
+    // Lines a network daemon numbered and we already stored (its reply was lost, it sent them again) are dropped.
+    const stored = job.log_seq ?? 0;
+    const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
+    const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
+    const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
+    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
     if (capped.lines.length === 0) {
-      await updateProvisionerJobLogUsage(tx, usage);
+      await updateProvisionerJobLogUsage(tx, job.id, usage);
       return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id };
     }
     const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { backoffDelay, sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError, isRetryable } from '../lib/errors.js';
 import { extractTar } from '../provisionersdk/extract.js';
@@ -27,12 +28,16 @@ export interface RunnerOptions extends UpdaterOptions {
 const CLOSE_WAIT_MS = 5_000;
 const SHUTDOWN_ERROR = 'The provisioner daemon shut down while this job was running.';
 const EMPTY = new Uint8Array(0);
+/** Attempts at the final report while the server cannot be reached (backoff up to 5 s: about a minute in all). */
+const REPORT_ATTEMPTS = 16;
 
 type Outcome = { ok: true; result: ProvisionResult } | { ok: false; error: string; state?: Uint8Array };
 
 /** Runs one acquired job from start to its final report. */
 export class JobRunner {
   readonly #abort = new AbortController();
+  /** Aborted by close(): waits for an unreachable server end at once, so shutdown stays bounded. */
+  readonly #closed = new AbortController();
   readonly #updater: JobUpdater;
   #canceled = false;
   #closing = false;
@@ -64,6 +69,7 @@ export class JobRunner {
   close(): void {
     this.#closing = true;
     this.#abort.abort();
+    this.#closed.abort();
   }
 
   async run(): Promise<void> {
@@ -79,7 +85,7 @@ export class JobRunner {
       unsubscribe?.();
     }
     this.#updater.stop();
-    await this.#updater.drain();
+    await this.#updater.drain(undefined, this.#closed.signal);
     if (this.#updater.lost) return;
     await this.#report(outcome);
   }
@@ -99,7 +105,8 @@ export class JobRunner {
         throw new Error(`unpack template archive: ${coerceError(e).message}`);
       });
       for (const s of extracted.skipped) this.#log('provisioner_daemon', 'warn', `${s.path}: ${s.reason}`, 'Setting up');
-      const phase: Phase = build ? build.transition : 'import';
+      // A template version dry run plans the `start` of a would-be workspace.
+      const phase: Phase = build ? build.transition : job.template_dry_run ? 'start' : 'import';
       this.#marker(PHASE_STAGE[phase]);
       return await this.#provision(phase, dir);
     } finally {
@@ -115,14 +122,23 @@ export class JobRunner {
     if (this.#abort.signal.aborted) return this.#stopped();
     const build = job.workspace_build;
     const imp = job.template_import;
+    const dry = job.template_dry_run;
     const stage = PHASE_STAGE[phase];
     const run = provisioner.provision(
       {
         phase,
         directory,
         state: build?.state ?? EMPTY,
-        parameters: build?.parameter_values ?? imp?.parameter_values ?? [],
-        metadata: build?.metadata ?? { access_url: imp?.metadata.access_url ?? '', template_name: imp?.metadata.template_name ?? '', template_version: imp?.metadata.template_version ?? '' },
+        parameters: build?.parameter_values ?? dry?.parameter_values ?? imp?.parameter_values ?? [],
+        richParameters: build?.rich_parameter_values ?? [],
+        variables: build?.variable_values ?? imp?.variable_values ?? [],
+        dry_run: build?.dry_run === true || !!dry,
+        metadata: build?.metadata ?? dry?.metadata ?? {
+          access_url: imp?.metadata.access_url ?? '',
+          template_name: imp?.metadata.template_name ?? '',
+          template_version: imp?.metadata.template_version ?? '',
+          template_id: imp?.metadata.template_id,
+        },
       },
       {
         signal: this.#abort.signal,
@@ -159,34 +175,44 @@ export class JobRunner {
     const { job, o } = this;
     if (!outcome.ok && this.#closing) {
       this.#log('provisioner_daemon', 'warn', `kiln: ${SHUTDOWN_ERROR}`, 'Cleaning Up');
-      await this.#updater.drain(2);
+      await this.#updater.drain(2, this.#closed.signal);
     }
     for (let attempt = 0; ; attempt++) {
       try {
         if (outcome.ok) {
           const resources = outcome.result.resources;
-          const state = outcome.result.state ?? EMPTY;
+          // A dry run changes nothing: the build keeps the state it started from, whatever the provisioner says.
+          const state = job.workspace_build?.dry_run ? job.workspace_build.state : (outcome.result.state ?? EMPTY);
           await o.client.completeJob(
             job.type === 'workspace_build'
               ? { job_id: job.job_id, workspace_build: { state, resources } }
-              : { job_id: job.job_id, template_import: { start_resources: resources } },
+              : job.type === 'template_version_dry_run'
+                ? { job_id: job.job_id, template_dry_run: { resources } }
+                : { job_id: job.job_id, template_import: {
+                      start_resources: resources,
+                      stop_resources: outcome.result.stop_resources,
+                      rich_parameters: outcome.result.parameters ?? [],
+                      variables: outcome.result.variables ?? [],
+                    },
+                  },
           );
         } else {
           await o.client.failJob({
             job_id: job.job_id,
             error: outcome.error || 'The provisioner failed without an error message.',
-            workspace_build: job.type === 'workspace_build' ? { state: outcome.state } : undefined,
+            workspace_build: job.type === 'workspace_build' && !job.workspace_build?.dry_run ? { state: outcome.state } : undefined,
           });
         }
         o.logger.info({ job_id: job.job_id, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'job finished');
         return;
       } catch (e) {
-        // A refused report (already completed, not ours) will not succeed on retry; nor will anything after 5 tries.
-        if (isProvisionerdError(e) || attempt >= 5 || (!isRetryable(e) && attempt >= 2)) {
+        // A refused report (already completed, not ours) will not succeed on retry. An unreachable server is retried with
+        // backoff for about a minute (a database restarting), but not past a close: shutdown must stay bounded.
+        if (isProvisionerdError(e) || attempt >= REPORT_ATTEMPTS || (!isRetryable(e) && attempt >= 2) || (this.#closed.signal.aborted && attempt >= 1)) {
           o.logger.error({ job_id: job.job_id, err: coerceError(e).message }, 'could not report the job result');
           return;
         }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        await sleep(backoffDelay(attempt, 100, 5_000), this.#closed.signal);
       }
     }
   }

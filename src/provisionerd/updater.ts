@@ -1,3 +1,4 @@
+import { backoffDelay, sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
 import { isProvisionerdError, type JobLog, type ProvisionerDaemonClient } from '../sdk/types/provisionerd.js';
 
@@ -10,10 +11,16 @@ export interface UpdaterOptions {
   flushLines: number;
   /** Send an update (a heartbeat) at least this often, even with no lines; it is how a cancel reaches us. */
   heartbeatMs: number;
+  /** Lines held in memory while the server cannot be reached; later ones are dropped and counted (default 10,000). */
+  maxQueuedLines?: number;
 }
 
 /** More lines than this go out in the next update, so one insert stays a reasonable size. */
 const MAX_BATCH = 2000;
+export const DEFAULT_MAX_QUEUED_LINES = 10_000;
+/** Retries of a failed update back off (with jitter) from this, doubling, up to the maximum. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 /**
  * A running job's channel to the server: queues log lines, flushes them in batches, heartbeats, and reports what the
@@ -26,6 +33,11 @@ export class JobUpdater {
   #again = false;
   #lastSent = 0;
   #lost: Error | undefined;
+  /** Consecutive failed updates, and when the next attempt may go (backoff). */
+  #failures = 0;
+  #retryAt = 0;
+  /** Lines dropped because the queue was full; reported in the log once delivery resumes. */
+  #dropped = 0;
 
   constructor(
     private readonly jobId: string,
@@ -54,9 +66,22 @@ export class JobUpdater {
     this.#timer = undefined;
   }
 
+  /** Lines dropped so far because the server could not be reached for long. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   log(l: Omit<JobLog, 'created_at'>): void {
+    if (this.#queue.length >= (this.opts.maxQueuedLines ?? DEFAULT_MAX_QUEUED_LINES)) {
+      this.#dropped++;
+      return;
+    }
     this.#queue.push({ created_at: this.clock.now().getTime(), ...l });
-    if (this.#queue.length >= this.opts.flushLines) void this.update();
+    if (this.#queue.length >= this.opts.flushLines && !this.#backingOff()) void this.update();
+  }
+
+  #backingOff(): boolean {
+    return this.#failures > 0 && performance.now() < this.#retryAt;
   }
 
   /** Sends everything queued (or a bare heartbeat). Concurrent calls coalesce into the in-flight one plus one more. */
@@ -68,7 +93,8 @@ export class JobUpdater {
     this.#inflight = (async () => {
       do {
         this.#again = false;
-        await this.#sendOnce();
+        // A failed send ends the loop: the next attempt waits for the backoff (never a hot retry loop).
+        if (!(await this.#sendOnce())) break;
       } while ((this.#again || this.#queue.length >= this.opts.flushLines) && !this.#lost);
     })().finally(() => {
       this.#inflight = null;
@@ -76,37 +102,65 @@ export class JobUpdater {
     return this.#inflight;
   }
 
-  /** Sends every queued line, retrying a few times on transient errors; used before the final report. */
-  async drain(attempts = 8): Promise<void> {
+  /**
+   * Sends every queued line, retrying with backoff on transient errors; used before the final report. Gives up after
+   * `attempts`, or at once when `signal` aborts (the daemon is closing).
+   */
+  async drain(attempts = 12, signal?: AbortSignal): Promise<void> {
     for (let i = 0; i < attempts && !this.#lost; i++) {
       await this.update();
-      if (this.#queue.length === 0) return;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** i)));
+      if (this.#queue.length === 0 && this.#dropped === this.#reportedDropped) return;
+      if (signal?.aborted) break;
+      await sleep(Math.max(0, this.#retryAt - performance.now(), backoffDelay(i, RETRY_BASE_MS, RETRY_MAX_MS)), signal);
     }
     if (this.#queue.length) this.logger.warn({ job_id: this.jobId, dropped: this.#queue.length }, 'could not send the last log lines');
   }
 
   #tick(): void {
+    if (this.#backingOff()) return;
     const due = performance.now() - this.#lastSent >= this.opts.heartbeatMs;
     if (this.#queue.length > 0 || due) void this.update();
   }
 
-  async #sendOnce(): Promise<void> {
-    if (this.#lost) return;
+  #reportedDropped = 0;
+
+  /** One update; false when it failed (the caller stops and waits for the backoff). */
+  async #sendOnce(): Promise<boolean> {
+    if (this.#lost) return false;
     const batch = this.#queue.splice(0, MAX_BATCH);
+    // Lines dropped while the queue was full are reported in the log itself, once, where they went missing.
+    const newlyDropped = this.#dropped - this.#reportedDropped;
+    const lossNote: JobLog[] =
+      newlyDropped > 0
+        ? [{ created_at: this.clock.now().getTime(), source: 'provisioner_daemon', level: 'warn', stage: batch.at(-1)?.stage ?? '', output: `kiln: ${newlyDropped} log line(s) were dropped while the server could not be reached.` }]
+        : [];
     try {
-      const res = await this.client.updateJob({ job_id: this.jobId, logs: batch });
+      const res = await this.client.updateJob({ job_id: this.jobId, logs: [...batch, ...lossNote] });
       this.#lastSent = performance.now();
+      if (this.#failures > 0) {
+        this.logger.info({ job_id: this.jobId, failed_attempts: this.#failures }, 'job updates resumed');
+        this.#failures = 0;
+      }
+      if (newlyDropped > 0) {
+        this.#reportedDropped += newlyDropped;
+        this.logger.warn({ job_id: this.jobId, dropped: newlyDropped }, 'log lines were dropped while the server could not be reached');
+      }
       if (res.canceled) this.onCanceled();
+      return true;
     } catch (e) {
       if (isProvisionerdError(e)) {
         this.#lost = e;
         this.onLost(e);
-        return;
+        return false;
       }
-      // Transient (the database blinked): keep the lines, in order, for the next attempt.
+      // Transient (the database is down or blinked): keep the lines, in order, and wait before the next attempt.
       this.#queue.unshift(...batch);
-      this.logger.warn({ job_id: this.jobId, err: (e as Error).message }, 'job update failed; will retry');
+      this.#retryAt = performance.now() + backoffDelay(this.#failures, RETRY_BASE_MS, RETRY_MAX_MS);
+      // One warn line when updates start failing, then debug: an outage must not flood the log.
+      if (this.#failures === 0) this.logger.warn({ job_id: this.jobId, err: (e as Error).message }, 'job update failed; retrying with backoff');
+      else this.logger.debug({ job_id: this.jobId, attempt: this.#failures, err: (e as Error).message }, 'job update failed again');
+      this.#failures++;
+      return false;
     }
   }
 }

@@ -1,11 +1,16 @@
 /**
  * The contract between a provisioner daemon and a provisioner plugin (echo, local, terraform): one call per phase.
- * This package is a leaf: the daemon maps these shapes to the server protocol, a plugin never sees the server.
+ * The daemon maps these shapes to the server protocol, a plugin never sees the server; the shapes both sides share
+ * (parameter values, build metadata, log levels) are the SDK's, defined once.
  */
+import type { LogLevel } from '../sdk/types/provisionerJobs.js';
+import type { ParameterValue, ProvisionMetadata as DaemonProvisionMetadata } from '../sdk/types/provisionerd.js';
+
+import type { ParameterDeclaration, VariableDeclaration } from './parameters.js';
 
 /** `import` runs for a template version's import job; the others for a workspace build of that transition. */
 export type Phase = 'import' | 'start' | 'stop' | 'delete';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel };
 
 /** The stage a phase's log lines belong to, unless a line names its own (these are the daemon's marker stages). */
 export const PHASE_STAGE: Record<Phase, string> = {
@@ -15,22 +20,23 @@ export const PHASE_STAGE: Record<Phase, string> = {
   delete: 'Destroying workspace',
 };
 
-export interface ParameterValue {
+/** A parameter value as the server resolved it: the same shape the daemon protocol carries. */
+export type { ParameterValue };
+
+/** What the plugin may know of the build; an import has no workspace, so those fields are absent then. */
+export type ProvisionMetadata = Pick<DaemonProvisionMetadata, 'access_url' | 'template_name' | 'template_version'> & Partial<DaemonProvisionMetadata>;
+
+/** A rich parameter value of a build: the full resolved set (request, then previous build, then default). */
+export interface RichParameterValue {
   name: string;
   value: string;
-  destination_scheme: 'environment_variable' | 'provisioner_variable';
 }
 
-export interface ProvisionMetadata {
-  access_url: string;
-  workspace_transition?: 'start' | 'stop' | 'delete';
-  workspace_name?: string;
-  workspace_owner?: string;
-  workspace_owner_email?: string;
-  workspace_id?: string;
-  workspace_owner_id?: string;
-  template_name: string;
-  template_version: string;
+/** A template variable's value (Terraform `variable`); sensitive ones must never be logged. */
+export interface VariableValue {
+  name: string;
+  value: string;
+  sensitive: boolean;
 }
 
 export interface ProvisionRequest {
@@ -40,7 +46,16 @@ export interface ProvisionRequest {
   /** The state the previous build left (empty for the first build and for imports). */
   state: Uint8Array;
   parameters: ParameterValue[];
+  /** Rich parameter values of the build (empty for imports). */
+  richParameters?: RichParameterValue[];
+  /** Template variable values (imports and builds). */
+  variables?: VariableValue[];
   metadata: ProvisionMetadata;
+  /**
+   * Plan only (a dry-run build or a template version dry run): report what would be created and change nothing; the
+   * result's state is ignored.
+   */
+  dry_run?: boolean;
 }
 
 export interface ProvisionContext {
@@ -90,11 +105,18 @@ export interface Resource {
 }
 
 export interface ProvisionResult {
+  /** For an import, what the `start` transition creates. */
   resources: Resource[];
+  /** For an import, what the `stop` transition leaves (Coder plans both); absent means none. */
+  stop_resources?: Resource[];
   /** The new state; omitted means "no state" on success, and "keep the build's state" on failure. */
   state?: Uint8Array;
   /** Set when the phase failed; the daemon fails the job with it. */
   error?: string;
+  /** Imports only: the rich parameters the template declares (see ./parameters.ts). */
+  parameters?: ParameterDeclaration[];
+  /** Imports only: the template variables the template declares. */
+  variables?: VariableDeclaration[];
 }
 
 export interface Provisioner {

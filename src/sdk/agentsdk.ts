@@ -1,4 +1,5 @@
 import { HttpTransport } from './http.js';
+import { unixSocketFetch } from './unixFetch.js';
 import type {
   PatchStartupLogsRequest,
   PostAppHealthsRequest,
@@ -6,12 +7,18 @@ import type {
 } from './types/workspaceAgents.js';
 import type { WorkspaceAgentLifecycle } from './types/workspaceBuilds.js';
 
-/** The few socket events the agent needs; `ws` in Node provides them. */
+/**
+ * The few socket events the agent needs; `ws` in Node provides them. Binary messages both ways are tunnel frames
+ * (src/sdk/tunnel, docs/agent-protocol.md).
+ */
 export interface CoordinateSocket {
   on(event: 'close', fn: (code: number) => void): void;
   on(event: 'error', fn: (err: Error) => void): void;
   on(event: 'ping', fn: () => void): void;
-  close(): void;
+  on(event: 'message', fn: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): void;
+  send(data: Buffer): void;
+  readonly readyState: number;
+  close(code?: number, reason?: string): void;
   terminate(): void;
 }
 
@@ -19,11 +26,21 @@ export interface CoordinateSocket {
  * The client an agent uses with its agent token (Coder's `agentsdk`): every call is under `/workspaceagents/me`.
  * Errors are `SdkError`s carrying the status, like the user client's.
  */
+export interface AgentClientOptions {
+  /**
+   * Reach the server through this unix socket rather than the URL's host (a sandboxed workspace has no route to the
+   * server's address). The URL still names the paths; its host only fills the Host header.
+   */
+  socketPath?: string;
+}
+
 export class AgentClient {
   readonly http: HttpTransport;
+  readonly socketPath: string | undefined;
 
-  constructor(url: string | URL, token: string) {
-    this.http = new HttpTransport(new URL(url), token);
+  constructor(url: string | URL, token: string, o: AgentClientOptions = {}) {
+    this.socketPath = o.socketPath;
+    this.http = new HttpTransport(new URL(url), token, o.socketPath ? { fetch: unixSocketFetch(o.socketPath) } : {});
   }
 
   metadata = (signal?: AbortSignal) => this.http.json<WorkspaceAgentMetadata>('GET', '/api/v2/workspaceagents/me/metadata', { signal });
@@ -41,7 +58,13 @@ export class AgentClient {
     const url = this.http.url('/api/v2/workspaceagents/me/coordinate');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const { default: WS } = await import('ws');
-    const ws = new WS(url.href, { headers: { 'Coder-Session-Token': this.http.token ?? '' } });
+    // ws ignores a `socketPath` option; a connection factory puts the upgrade request on the unix socket instead.
+    const socketPath = this.socketPath;
+    const net = socketPath ? await import('node:net') : undefined;
+    const ws = new WS(url.href, {
+      headers: { 'Coder-Session-Token': this.http.token ?? '' },
+      ...(socketPath && net ? { createConnection: () => net.connect(socketPath) } : {}),
+    });
     return new Promise((resolve, reject) => {
       ws.once('open', () => {
         ws.off('error', reject);

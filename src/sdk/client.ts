@@ -1,8 +1,13 @@
+import type { AppHostResponse } from './apps.js';
 import { HttpTransport, type Query } from './http.js';
 import { followJsonLines, type FollowOptions } from './follow.js';
-import type { ProvisionerDaemon, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { TemplateVersionParameter, TemplateVersionVariable, WorkspaceBuildParameter } from './types/parameters.js';
+import type { ProvisionerDaemon, ProvisionerDaemonsQuery } from './types/provisionerDaemons.js';
+import type { ProvisionerJob, ProvisionerJobLog } from './types/provisionerJobs.js';
+import type { CreateProvisionerKeyRequest, CreateProvisionerKeyResponse, ProvisionerKey, Replica } from './types/provisionerKeys.js';
 import type {
   CreateTemplateRequest,
+  CreateTemplateVersionDryRunRequest,
   CreateTemplateVersionRequest,
   Template,
   TemplateVersion,
@@ -21,7 +26,7 @@ import type {
   User,
 } from './types/users.js';
 import type { WorkspaceAgentStartupLog } from './types/workspaceAgents.js';
-import type { CreateWorkspaceBuildRequest, WorkspaceAgent, WorkspaceBuild, WorkspaceResource } from './types/workspaceBuilds.js';
+import type { CreateWorkspaceBuildRequest, WorkspaceAgent, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource } from './types/workspaceBuilds.js';
 import type { CreateWorkspaceRequest, Workspace, WorkspacesResponse } from './types/workspaces.js';
 import type { Response } from './types/response.js';
 
@@ -71,6 +76,8 @@ export class KilnClient {
   }
 
   // --- meta
+  /** The wildcard host apps are served under (`GET /applications/host`); see sdk/apps.ts for building app URLs. */
+  appHost = () => this.http.json<AppHostResponse>('GET', '/api/v2/applications/host');
   buildInfo = () => this.http.json<BuildInfoResponse>('GET', '/api/v2/buildinfo');
 
   // --- users and auth
@@ -111,6 +118,17 @@ export class KilnClient {
     followJsonLines<ProvisionerJobLog>(this.http, `/api/v2/templateversions/${enc(id)}/logs`, opts);
   templateVersionResources = (id: string) => this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/resources`);
   cancelTemplateVersion = (id: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/cancel`);
+  templateVersionRichParameters = (id: string) => this.http.json<TemplateVersionParameter[]>('GET', `/api/v2/templateversions/${enc(id)}/rich-parameters`);
+  templateVersionVariables = (id: string) => this.http.json<TemplateVersionVariable[]>('GET', `/api/v2/templateversions/${enc(id)}/variables`);
+  workspaceBuildParameters = (id: string) => this.http.json<WorkspaceBuildParameter[]>('GET', `/api/v2/workspacebuilds/${enc(id)}/parameters`);
+  createTemplateVersionDryRun = (id: string, req: CreateTemplateVersionDryRunRequest = {}) =>
+    this.http.json<ProvisionerJob>('POST', `/api/v2/templateversions/${enc(id)}/dry-run`, { body: req });
+  templateVersionDryRun = (id: string, jobId: string) => this.http.json<ProvisionerJob>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}`);
+  templateVersionDryRunResources = (id: string, jobId: string) =>
+    this.http.json<WorkspaceResource[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/resources`);
+  templateVersionDryRunLogs = (id: string, jobId: string, q: LogQuery = {}) =>
+    this.http.json<ProvisionerJobLog[]>('GET', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/logs`, { query: q as Query });
+  cancelTemplateVersionDryRun = (id: string, jobId: string) => this.http.json<Response>('PATCH', `/api/v2/templateversions/${enc(id)}/dry-run/${enc(jobId)}/cancel`);
   createTemplate = (org: string, req: CreateTemplateRequest) => this.http.json<Template>('POST', `/api/v2/organizations/${enc(org)}/templates`, { body: req });
   templates = (org: string) => this.http.json<Template[]>('GET', `/api/v2/organizations/${enc(org)}/templates`);
   templateByName = (org: string, name: string) => this.http.json<Template>('GET', `/api/v2/organizations/${enc(org)}/templates/${enc(name)}`);
@@ -140,6 +158,7 @@ export class KilnClient {
   workspaceBuilds = (workspaceId: string, q: BuildListQuery = {}) =>
     this.http.json<WorkspaceBuild[]>('GET', `/api/v2/workspaces/${enc(workspaceId)}/builds`, { query: q as Query });
   workspaceBuild = (id: string) => this.http.json<WorkspaceBuild>('GET', `/api/v2/workspacebuilds/${enc(id)}`);
+  workspaceBuildTimings = (id: string) => this.http.json<WorkspaceBuildTimings>('GET', `/api/v2/workspacebuilds/${enc(id)}/timings`);
   workspaceBuildByNumber = (user: string, workspace: string, buildNumber: number | string) =>
     this.http.json<WorkspaceBuild>('GET', `/api/v2/users/${enc(user)}/workspace/${enc(workspace)}/builds/${enc(String(buildNumber))}`);
   cancelWorkspaceBuild = (id: string, opts: { expect_status?: 'pending' | 'running' } = {}) =>
@@ -163,7 +182,17 @@ export class KilnClient {
     followJsonLines<WorkspaceAgentStartupLog>(this.http, `/api/v2/workspaceagents/${enc(id)}/startup-logs`, opts);
 
   // --- provisioners
-  provisionerDaemons = (org: string) => this.http.json<ProvisionerDaemon[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerdaemons`);
+  provisionerDaemons = (org: string, q: ProvisionerDaemonsQuery = {}) =>
+    this.http.json<ProvisionerDaemon[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerdaemons`, { query: q as Query });
+  provisionerJobs = (org: string, q: ProvisionerDaemonsQuery = {}) =>
+    this.http.json<ProvisionerJob[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerjobs`, { query: q as Query });
+  provisionerJob = (org: string, id: string) => this.http.json<ProvisionerJob>('GET', `/api/v2/organizations/${enc(org)}/provisionerjobs/${enc(id)}`);
+  createProvisionerKey = (org: string, req: CreateProvisionerKeyRequest) =>
+    this.http.json<CreateProvisionerKeyResponse>('POST', `/api/v2/organizations/${enc(org)}/provisionerkeys`, { body: req });
+  provisionerKeys = (org: string) => this.http.json<ProvisionerKey[]>('GET', `/api/v2/organizations/${enc(org)}/provisionerkeys`);
+  deleteProvisionerKey = (org: string, name: string) =>
+    this.http.fetch('DELETE', `/api/v2/organizations/${enc(org)}/provisionerkeys/${enc(name)}`).then(() => undefined);
+  replicas = () => this.http.json<Replica[]>('GET', '/api/v2/replicas');
 }
 
 function enc(s: string): string {

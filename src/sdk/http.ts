@@ -14,12 +14,25 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface HttpTransportOptions {
+  /**
+   * Sends every request through this function instead of the global fetch: the agent SDK passes one that speaks over a
+   * unix socket (see unixFetch.ts), which keeps node:http out of the browser's bundle.
+   */
+  fetch?: typeof fetch;
+}
+
 /** The shared HTTP transport of the SDK: base URL, session token, JSON in and out, errors as SdkError. */
 export class HttpTransport {
+  readonly #fetch: typeof fetch;
+
   constructor(
     readonly baseUrl: URL,
     public token: string | undefined,
-  ) {}
+    o: HttpTransportOptions = {},
+  ) {
+    this.#fetch = o.fetch ?? ((input, init) => fetch(input, init));
+  }
 
   url(path: string, query?: Query): URL {
     const u = new URL(path.replace(/^\//, ''), this.baseUrl.href.endsWith('/') ? this.baseUrl : new URL(this.baseUrl.href + '/'));
@@ -39,7 +52,7 @@ export class HttpTransport {
       body = JSON.stringify(opts.body);
     }
     const url = this.url(path, opts.query);
-    const res = await fetch(url, { method, headers, body, signal: opts.signal });
+    const res = await this.#fetch(url, { method, headers, body, signal: opts.signal });
     if (!res.ok) throw new SdkError(res.status, await readError(res), method, url.pathname);
     return res;
   }

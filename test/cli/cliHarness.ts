@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { CliIO, OutStream } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import type { ServerConfig } from '../../src/server/server.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'kiln.js');
@@ -112,8 +113,8 @@ export interface CliServer {
 }
 
 /** A server with an owner, and an environment that points the CLI at it. */
-export async function startCliServer(opts: { provisionerDaemons?: number } = {}): Promise<CliServer> {
-  const server = await startTestServer({ provisionerDaemons: opts.provisionerDaemons ?? 2 });
+export async function startCliServer(opts: { provisionerDaemons?: number; config?: Partial<ServerConfig> } = {}): Promise<CliServer> {
+  const server = await startTestServer({ provisionerDaemons: opts.provisionerDaemons ?? 2, config: opts.config });
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-cli-'));
   const configHome = path.join(tmp, 'config');
   const owner = await server.createFirstUser();

@@ -16,6 +16,7 @@ export function normalize(text: string, extra: [RegExp | string, string][] = [])
     t
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<ID>')
       .replace(/http:\/\/127\.0\.0\.1:\d+/g, '<URL>')
+      .replace(/\.apps\.localhost:\d+/g, '.apps.localhost:<PORT>')
       .replace(/\bjust now\b|\b\d+[smhd] ago\b/g, '<AGO>')
       .replace(/\b\d+(\.\d+)?(ms|s)\b|\b\d+m\d\ds\b|\b\d+h\d\dm\b/g, '<DUR>')
       .split('\n')

@@ -40,6 +40,15 @@ describe('kiln templates', () => {
     assert.equal((await kiln(['templates', 'init', 'x', '--provisioner', 'chef'])).code, 2);
   });
 
+  it('init --provisioner terraform writes examples/terraform-local; push picks terraform for *.tf files', async () => {
+    const r = await kiln(['templates', 'init', 'tf', '--provisioner', 'terraform']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Wrote a terraform template to tf: main\.tf, README\.md\.$/m);
+    const example = await readFile(new URL('../../examples/terraform-local/main.tf', import.meta.url), 'utf8');
+    assert.equal(await readFile(path.join(s.tmp, 'tf', 'main.tf'), 'utf8'), example);
+    assert.match(await readFile(path.join(s.tmp, 'tf', 'README.md'), 'utf8'), /Terraform runs template code on the daemon's host/);
+  });
+
   it('push names the template after the directory, and the example builds', async () => {
     const r = await kiln(['templates', 'push', '-d', 'starter']);
     assert.equal(r.code, 0, r.stderr);
@@ -91,5 +100,22 @@ describe('kiln templates', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^kiln templates push: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});
+
+describe('kiln templates push / create: nothing pending in silence', () => {
+  let s: CliServer;
+  before(async () => {
+    // No terraform for the daemons, and pending jobs reaped fast so the push ends.
+    s = await startCliServer({ config: { terraformSearchPath: '/nonexistent-kiln-test-path', jobPendingTimeoutMs: 1_000, reaperIntervalMs: 250 } });
+  });
+  after(() => s.close());
+
+  it('push of a terraform template warns at once that no daemon offers terraform', async () => {
+    await mkdir(path.join(s.tmp, 'tf'), { recursive: true });
+    await writeFile(path.join(s.tmp, 'tf', 'main.tf'), 'resource "terraform_data" "x" {}\n');
+    const r = await runCli(['templates', 'push', 'tf', '-d', 'tf'], { env: s.ownerEnv, cwd: s.tmp });
+    assert.match(r.stderr, /^warning: no provisioner daemon can run the import of version \S+: none offers provisioner "terraform"/m);
+    assert.equal(r.code, 1, 'the import never ran: the pending timeout failed it');
   });
 });

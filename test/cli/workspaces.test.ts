@@ -44,7 +44,8 @@ describe('kiln workspace commands', () => {
     const shown = JSON.parse((await kiln(['show', 'alpha', '-o', 'json'])).stdout) as Workspace;
     assert.equal(shown.latest_build.resources[0]?.agents?.[0]?.apps[0]?.slug, 'web');
     const text = (await kiln(['show', 'alpha'])).stdout;
-    assert.match(text, /echo_box\.box\n {4}agent main .*\n {6}app web: http:\/\/localhost:3000/);
+    // Apps are linked by their own origin through kiln, with the URL inside the workspace alongside.
+    assert.match(text, /echo_box\.box\n {4}agent main .*\n {6}app web: http:\/\/web--main--alpha--[a-z0-9]+\.apps\.localhost:\d+\/ \(serves http:\/\/localhost:3000\)/);
   });
 
   it('usage errors exit 2: a bad --parameter, a bad --output, a missing argument', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,14 +62,47 @@ export async function pidsWithEnv(needle: string): Promise<number[]> {
   return out;
 }
 
-/** SIGKILLs every process whose environment holds `needle`: cleanup after a test, whatever state it left. */
+/** The workspace cgroup directories (…/kiln/<workspace id>) a process is in. */
+async function kilnCgroups(pid: number): Promise<string[]> {
+  const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const [, controllers, p] = line.split(':');
+    if (!p?.startsWith('/kiln/')) continue;
+    if (controllers === '') out.push(path.join('/sys/fs/cgroup', p));
+    else for (const c of (controllers ?? '').split(',')) if (['memory', 'pids', 'cpu'].includes(c)) out.push(path.join('/sys/fs/cgroup', c, p));
+  }
+  return out;
+}
+
+/**
+ * SIGKILLs every process whose environment holds `needle`, and everything else in their workspace cgroups (e.g.
+ * slirp4netns), then removes those cgroups: cleanup after a test, whatever state it left.
+ */
 export async function killAll(needle: string): Promise<void> {
+  const groups = new Set<string>();
   for (const pid of await pidsWithEnv(needle)) {
+    for (const g of await kilnCgroups(pid)) groups.add(g);
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
+  }
+  for (const g of groups) {
+    for (let i = 0; i < 100; i++) {
+      const pids = (await readFile(path.join(g, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await rmdir(g).catch(() => {});
   }
 }
 
@@ -94,4 +127,17 @@ export async function latestAgent(client: KilnClient, workspaceId: string): Prom
 /** The provisioner state of a build, as the local provisioner wrote it. */
 export async function localState(client: KilnClient, buildId: string): Promise<{ dir: string; home: string; agents: { name: string; token: string; pid?: number }[] }> {
   return JSON.parse(new TextDecoder().decode(await client.workspaceBuildState(buildId))) as never;
+}
+
+/**
+ * Appended to a startup script: fetches the workspace's own app on its loopback from inside the sandbox and logs
+ * `self-check: <body>` (the app is on the workspace's network, not the host's, so the test cannot fetch it directly).
+ */
+export const SELF_CHECK =
+  '\nfor i in $(seq 100); do node -e "fetch(\'http://127.0.0.1:\'+process.env.PORT+\'/\').then(r=>r.text()).then(t=>{console.log(\'self-check: \'+t.trim());process.exit(0)},()=>process.exit(1))" && break; sleep 0.1; done';
+
+/** The example template with SELF_CHECK after its startup script. */
+export function withSelfCheck(doc: Record<string, unknown>): void {
+  const a = (doc.agents as Record<string, unknown>[])[0] as Record<string, unknown>;
+  a.startup_script = String(a.startup_script) + SELF_CHECK;
 }

@@ -75,7 +75,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       jobPendingTimeoutMs: 30 * 60_000,
       clock: opts.clock,
       // A low scrypt cost keeps user creation fast in tests; production uses the default.
-      overrides: { passwordHashCost: 1024, ...opts.overrides },
+      // Every response is checked against its schema: a field a converter adds but the schema lacks fails the test.
+      overrides: { passwordHashCost: 1024, checkResponses: true, ...opts.overrides },
       ...opts.config,
     };
     server = await startServer(config, logger);

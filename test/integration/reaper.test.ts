@@ -156,9 +156,10 @@ describe('a server stopped in the middle of a build', () => {
     }
   });
 
-  it('is failed by the reaper after a crash and a restart; logs stay intact and new builds work', async () => {
+  it('is failed at once when its own server restarts (never by another replica); logs stay intact and new builds work', async () => {
     const db = await createTestDatabase();
     const pool = createPool(db.url, 2);
+    const otherDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-replica-'));
     const child = spawn(
       process.execPath,
       ['bin/kiln.js', 'server', '--postgres-url', db.url, '--address', '127.0.0.1:0', '--data-dir', dataDir, '--provisioner-daemons', '1', '--log-level', 'error'],
@@ -168,8 +169,12 @@ describe('a server stopped in the middle of a build', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const config = (dir: string) => ({
+      address: '127.0.0.1:0', dataDir: dir, postgresUrl: db.url, provisionerDaemons: 1, logLevel: 'info' as const, sessionDurationMs: 3_600_000, maxFileBytes: 1 << 20,
+      jobHangTimeoutMs: 5 * MIN, jobPendingTimeoutMs: 30 * MIN, overrides: { passwordHashCost: 1024 },
+    });
     try {
-      const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], `the child server to listen (output so far: ${out})`);
+      const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], `the child server to listen (output so far: ${out})`, 60_000);
       const { owner, t, ws } = await seed(pool, url);
       const b = await insertBuild(pool, owner, t, ws);
       await waitFor(async () => (await jobLogs(pool, b.jobId)).some((l) => l.output === 'working'), 'the build to be running in the child');
@@ -178,22 +183,32 @@ describe('a server stopped in the middle of a build', () => {
       const before = await jobLogs(pool, b.jobId);
       assert.equal((await jobRow(pool, b.jobId)).completed_at, null, 'a killed server leaves the job running');
 
-      // Started again later: the start-up reaper pass finds the job without a heartbeat.
-      const clock = new ManualClock(new Date(Date.now() + 5 * MIN + 10_000));
-      const { logger, lines } = captureLogger();
-      const server = await startServer(
-        { address: '127.0.0.1:0', dataDir, postgresUrl: db.url, provisionerDaemons: 1, logLevel: 'info', sessionDurationMs: 3_600_000, maxFileBytes: 1 << 20, jobHangTimeoutMs: 5 * MIN, jobPendingTimeoutMs: 30 * MIN, clock, overrides: { passwordHashCost: 1024 } },
-        logger,
-      );
+      // Another replica (its own data dir, so its own server id) starting now leaves the job alone: within the hang
+      // timeout, the dead server's job could as well be another live replica's.
+      const replica = await startServer(config(otherDir), createLogger('silent'));
       try {
-        const job = await waitFor(async () => ((await jobRow(pool, b.jobId)).completed_at ? jobRow(pool, b.jobId) : undefined), 'the reaper to fail the job');
-        assert.match(job.error ?? '', /detected as hung for 5 minutes and has been terminated by the reaper/);
+        await reapJobs(replica.api.ctx);
+        assert.equal((await jobRow(pool, b.jobId)).completed_at, null, 'another replica does not fail the job at start');
+      } finally {
+        await replica.close();
+      }
+
+      // The same server (same data dir) started again: its daemons cannot be running the job; it is failed at once,
+      // long before the hang timeout.
+      const { logger, lines } = captureLogger();
+      const server = await startServer(config(dataDir), logger);
+      try {
+        const job = await jobRow(pool, b.jobId);
+        assert.ok(job.completed_at, 'failed during start-up, not after the hang timeout');
+        assert.match(job.error ?? '', /the server running this build \(daemon .+-builtin-1\) stopped unexpectedly while the build was running; failed at restart/);
         const logs = await jobLogs(pool, b.jobId);
         assert.deepEqual(logs.slice(0, before.length), before, 'the logs written before the crash are intact');
-        assert.deepEqual(logs.slice(before.length).map((l) => l.output), HUNG_LINES);
-        assert.ok(lines.some((l) => l.level === 40 && /reaper: failed a running job/.test(l.msg)), 'the server says why it failed the job');
+        assert.match(logs.slice(before.length).map((l) => l.output).join('\n'), /stopped unexpectedly; the build was failed when the server restarted/);
+        assert.ok(lines.some((l) => l.level === 40 && /restart: failed a job left running by this server/.test(l.msg)), 'the server says why it failed the job');
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM provisioner_daemons');
+        assert.equal(rows[0]?.n, 1, "the dead process's daemon rows are gone; only the new daemon is listed");
 
-        const next = await insertBuild(pool, owner, t, ws, { transition: 'stop', now: clock.now() });
+        const next = await insertBuild(pool, owner, t, ws, { transition: 'stop' });
         const done = await waitFor(async () => ((await jobRow(pool, next.jobId)).completed_at ? jobRow(pool, next.jobId) : undefined), 'the next build');
         assert.equal(done.error, null);
         assert.ok((await jobLogs(pool, next.jobId)).some((l) => l.output === 'stopped'));
@@ -204,6 +219,7 @@ describe('a server stopped in the middle of a build', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await pool.end();
       await db.drop();
+      await rm(otherDir, { recursive: true, force: true });
     }
   });
 });

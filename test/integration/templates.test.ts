@@ -75,13 +75,18 @@ describe('templates', () => {
     assert.equal(t.active_user_count, 0);
     assert.deepEqual(t.build_time_stats, { start: { P50: null, P95: null }, stop: { P50: null, P95: null }, delete: { P50: null, P95: null } });
     assert.equal(t.created_at, t.updated_at);
+    // December 2022's fields plus the later-Coder ones current clients read (docs/compatibility.md), nothing else.
     assert.deepEqual(
       Object.keys(t).sort(),
       [
-        'active_user_count', 'active_version_id', 'allow_user_cancel_workspace_jobs', 'build_time_stats', 'created_at', 'created_by_id', 'created_by_name',
-        'default_ttl_ms', 'description', 'display_name', 'icon', 'id', 'name', 'organization_id', 'provisioner', 'updated_at', 'workspace_owner_count',
+        'active_user_count', 'active_version_id', 'activity_bump_ms', 'allow_user_autostart', 'allow_user_autostop', 'allow_user_cancel_workspace_jobs',
+        'autostart_requirement', 'autostop_requirement', 'build_time_stats', 'created_at', 'created_by_id', 'created_by_name', 'default_ttl_ms',
+        'deprecated', 'deprecation_message', 'description', 'display_name', 'failure_ttl_ms', 'icon', 'id', 'max_port_share_level', 'name',
+        'organization_display_name', 'organization_icon', 'organization_id', 'organization_name', 'provisioner', 'require_active_version',
+        'time_til_dormant_autodelete_ms', 'time_til_dormant_ms', 'updated_at', 'workspace_owner_count',
       ],
     );
+    assert.equal(t.organization_name, 'default');
     assert.equal((await owner.client.templateVersion(v.id)).template_id, t.id);
 
     assert.deepEqual(await member.client.template(t.id), t);

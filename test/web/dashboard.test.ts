@@ -345,6 +345,10 @@ describe('dashboard', () => {
     await daemons.getByText('scope=organization').first().waitFor();
     assert.equal(await daemons.locator('tbody tr').count(), 1);
     await page.getByText('Nothing is waiting').waitFor();
+    // The jobs section lists GET …/provisionerjobs, each with the daemon that ran it.
+    const jobs = page.getByTestId('jobs-table');
+    await jobs.getByText('succeeded').first().waitFor();
+    assert.ok((await jobs.locator('tbody tr').count()) > 0);
   });
 
   test('no uncaught errors in the page', () => {

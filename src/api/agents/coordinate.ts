@@ -3,6 +3,8 @@ import type { WebSocket } from 'ws';
 import { markAgentConnected, markAgentDisconnected, touchAgentConnection, type AgentWithBuild } from '../../db/queries/workspaceAgents.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import { coerceError } from '../../lib/errors.js';
+import { TUNNEL_VERSION } from '../../sdk/tunnel/frames.js';
+import { TunnelSession } from '../../sdk/tunnel/session.js';
 import type { ServerContext } from '../context.js';
 
 export function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
@@ -42,13 +44,40 @@ export function coordinate(ctx: ServerContext, socket: WebSocket, agent: AgentWi
     void write('heartbeat', () => touchAgentConnection(ctx.pool, agent.id, ctx.clock.now()));
   }, ctx.options.agentConnectionUpdateMs);
   socket.on('pong', () => (alive = true));
-  // The agent sends nothing meaningful yet; messages are read and dropped so the socket never backs up.
-  socket.on('message', () => (alive = true));
+
+  // The tunnel (docs/agent-protocol.md): binary messages are frames. An agent that never says HELLO is connected
+  // all the same; it just cannot carry streams. Text messages are read and dropped so the socket never backs up.
+  const tunnel = new TunnelSession({
+    role: 'server',
+    send: (frame) => {
+      if (socket.readyState === socket.OPEN) socket.send(frame);
+    },
+    onHello: (version) => {
+      if (version !== TUNNEL_VERSION) {
+        log.warn({ version }, 'agent speaks an unknown tunnel version; its streams are off');
+        return;
+      }
+      tunnel.hello();
+      ctx.tunnels.register(agent.id, tunnel);
+    },
+  });
+  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    alive = true;
+    if (!isBinary) return;
+    try {
+      tunnel.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+    } catch (e) {
+      log.warn({ err: coerceError(e).message }, 'agent broke the tunnel framing; closing its connection');
+      socket.close(1002, 'tunnel protocol error');
+    }
+  });
 
   const onClose = () => {
     if (closed) return;
     closed = true;
     clearInterval(timer);
+    ctx.tunnels.unregister(agent.id, tunnel);
+    tunnel.close();
     log.debug('agent disconnected');
     void write('disconnect', async () => {
       await markAgentDisconnected(ctx.pool, agent.id, ctx.clock.now());

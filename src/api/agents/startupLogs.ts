@@ -4,14 +4,21 @@ import { agentStartupLogsChannel, type LogsNotification } from '../../jobs/chann
 import { truncateUtf8, MAX_LOG_LINE_BYTES } from '../../jobs/logCap.js';
 import type { PatchStartupLogsRequest, WorkspaceAgentStartupLog } from '../../sdk/types/workspaceAgents.js';
 import type { ServerContext } from '../context.js';
+import { derivedId } from '../convert/workspaceResources.js';
 import { ApiError, errors } from '../http/errors.js';
 
 /** Reference §9.4: about 1 MiB of startup log per agent. */
 export const MAX_STARTUP_LOG_BYTES = 1024 * 1024;
+/**
+ * What one stored line costs beyond its text (id, agent, time, level, row header), counted against the cap: without it
+ * a million empty lines would pass a cap meant to bound storage.
+ */
+export const STARTUP_LOG_LINE_OVERHEAD = 64;
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error']);
 
 export function convertStartupLog(r: StartupLogRow): WorkspaceAgentStartupLog {
-  return { id: r.id, created_at: r.created_at.toISOString(), output: r.output, level: r.level as WorkspaceAgentStartupLog['level'] };
+  // Every line kiln stores comes from the startup script, so its source is the startup script's log source.
+  return { id: r.id, created_at: r.created_at.toISOString(), output: r.output, level: r.level as WorkspaceAgentStartupLog['level'], source_id: derivedId(r.agent_id, 'startup-log-source') };
 }
 
 function parseLogs(body: PatchStartupLogsRequest | undefined): NewStartupLog[] {
@@ -28,6 +35,11 @@ function parseLogs(body: PatchStartupLogsRequest | undefined): NewStartupLog[] {
   });
 }
 
+/** The bytes a line counts against the per-agent cap: its UTF-8 text plus the per-line overhead. */
+export function startupLogLineCost(output: string): number {
+  return Buffer.byteLength(output) + STARTUP_LOG_LINE_OVERHEAD;
+}
+
 /**
  * Stores a batch of startup log lines under the per-agent cap. Lines are kept while they fit; the first that does not
  * sets `startup_logs_overflowed`, and that batch and every later one answer 413 so the agent stops sending.
@@ -42,7 +54,7 @@ export async function appendStartupLogs(ctx: ServerContext, agentId: string, bod
     const keep: NewStartupLog[] = [];
     let overflowed = false;
     for (const l of logs) {
-      const size = Buffer.byteLength(l.output);
+      const size = startupLogLineCost(l.output);
       if (length + size > MAX_STARTUP_LOG_BYTES) {
         overflowed = true;
         break;

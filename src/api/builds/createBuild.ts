@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Queryable } from '../../db/pool.js';
-import { getProvisionerJobByID, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
+import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
-import { upsertWorkspaceParameterValue, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import type { ServerContext } from '../context.js';
 import { isActiveJobStatus, jobStatus } from '../convert/provisionerJobs.js';
 import { ApiError, errors } from '../http/errors.js';
+
+import { resolveBuildParameters } from './parameters.js';
 
 /** Loads a template version for a build; an unknown one is the client's mistake (400), as in Coder. */
 export async function loadBuildTemplateVersion(db: Queryable, id: string): Promise<TemplateVersionRow> {
@@ -23,7 +26,7 @@ export async function loadBuildTemplateVersion(db: Queryable, id: string): Promi
 /**
  * Refuses versions whose import has not succeeded (reference §5.7.1 step 10, with the post-Nov-22 statuses).
  */
-export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<ProvisionerJobRow> {
+export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<Record<string, string>> {
   const job = await getProvisionerJobByID(db, v.job_id);
   if (!job) throw errors.internal('Internal error fetching provisioner job.');
   const status = jobStatus(job);
@@ -36,22 +39,26 @@ export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow)
   if (status === 'canceled') {
     throw errors.badRequest('The provided template version was canceled during import. You cannot builds workspaces with it!');
   }
-  // The import job is also where a build's job takes its provisioner, file and tags from (insertBuild).
-  return job;
+  return job.tags;
 }
 
 export interface InsertBuildParams {
   workspace: WorkspaceRow;
   template: TemplateRow;
   version: TemplateVersionRow;
-  /** The version's import job, as checkImportSucceeded returned it. */
-  importJob: ProvisionerJobRow;
+  importTags: Record<string, string>;
   transition: WorkspaceTransition;
   initiatorId: string;
   /** The state the build starts from: the previous build's unless the caller replaced it. */
   state: Buffer | null;
   orphan: boolean;
+  /** `dry_run` of the request: the provisioner plans without applying; the build keeps the state it starts from. */
+  dryRun?: boolean;
   parameterValues: CreateParameterRequest[];
+  /** Rich parameter values of the request; resolved against the version's parameters and the previous build. */
+  richParameterValues?: { name: string; value: string }[] | null;
+  /** The workspace's latest build before this one: its rich values carry over. */
+  previousBuildId?: string;
   buildNumber: number;
 }
 
@@ -61,19 +68,22 @@ export interface InsertBuildParams {
  */
 export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
   const now = ctx.clock.now();
-  for (const pv of p.parameterValues) {
-    await upsertWorkspaceParameterValue(tx, {
-      id: randomUUID(),
-      workspaceId: p.workspace.id,
-      name: pv.name,
-      sourceScheme: pv.source_scheme,
-      sourceValue: pv.source_value,
-      destinationScheme: pv.destination_scheme,
-      now,
-    });
-  }
+  await upsertWorkspaceParameterValues(
+    tx,
+    p.workspace.id,
+    now,
+    p.parameterValues.map((pv) => ({ id: randomUUID(), name: pv.name, sourceScheme: pv.source_scheme, sourceValue: pv.source_value, destinationScheme: pv.destination_scheme })),
+  );
+  // Validation comes first: a refused value must leave nothing written (the caller's transaction rolls back anyway).
+  const richValues = await resolveBuildParameters(tx, {
+    versionId: p.version.id,
+    previousBuildId: p.previousBuildId,
+    given: p.richParameterValues,
+    transition: p.transition,
+  });
   const buildId = randomUUID();
-  const templateFileJob = p.importJob;
+  const templateFileJob = await getProvisionerJobByID(tx, p.version.job_id);
+  if (!templateFileJob) throw errors.internal('Internal error fetching provisioner job.');
   const job = await enqueueJob(tx, {
     id: randomUUID(),
     now,
@@ -81,11 +91,11 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     initiatorId: p.initiatorId,
     provisioner: templateFileJob.provisioner,
     type: 'workspace_build',
-    input: { workspace_build_id: buildId, dry_run: false, ...(p.orphan ? { orphan: true } : {}) },
+    input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
     fileId: templateFileJob.file_id,
-    tags: mutateTags(p.workspace.owner_id, templateFileJob.tags),
+    tags: mutateTags(p.workspace.owner_id, p.importTags),
   });
-  return insertWorkspaceBuild(tx, {
+  const build = await insertWorkspaceBuild(tx, {
     id: buildId,
     now,
     workspaceId: p.workspace.id,
@@ -97,6 +107,8 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     jobId: job.id,
     reason: 'initiator',
   });
+  await insertWorkspaceBuildParameters(tx, build.id, richValues);
+  return build;
 }
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */

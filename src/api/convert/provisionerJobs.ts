@@ -1,5 +1,5 @@
 import type { ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
-import type { ProvisionerJob, ProvisionerJobStatus } from '../../sdk/types/provisionerJobs.js';
+import type { ProvisionerJob, ProvisionerJobInput, ProvisionerJobStatus } from '../../sdk/types/provisionerJobs.js';
 import type { WorkspaceStatus, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 
 import { optionalTime, rfc3339 } from './time.js';
@@ -44,9 +44,29 @@ export function isActiveJobStatus(s: ProvisionerJobStatus): boolean {
   return s === 'pending' || s === 'running' || s === 'canceling';
 }
 
-export function convertProvisionerJob(j: ProvisionerJobRow, queue?: { position: number; size: number }): ProvisionerJob {
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** The display names a job carries (Coder's `ProvisionerJobMetadata`); callers have them loaded already. */
+export interface JobNames {
+  templateVersionName: string;
+  template?: { id: string; name: string; display_name: string; icon: string };
+  workspace?: { id: string; name: string };
+}
+
+function jobInput(input: Record<string, unknown>): ProvisionerJobInput {
+  const out: ProvisionerJobInput = {};
+  if (typeof input.template_version_id === 'string') out.template_version_id = input.template_version_id;
+  if (typeof input.workspace_build_id === 'string') out.workspace_build_id = input.workspace_build_id;
+  return out;
+}
+
+export function convertProvisionerJob(j: ProvisionerJobRow, names: JobNames, queue?: { position: number; size: number }): ProvisionerJob {
   const status = jobStatus(j);
-  const out: ProvisionerJob = {
+  // A pending job is in the queue, at least as its only member: a position read a moment before (or after) the job's
+  // own row must not make it look like it is not queued at all.
+  const position = status === 'pending' ? Math.max(1, queue?.position ?? 1) : 0;
+  const size = status === 'pending' ? Math.max(position, queue?.size ?? 1) : 0;
+  return {
     id: j.id,
     created_at: rfc3339(j.created_at),
     started_at: optionalTime(j.started_at),
@@ -57,9 +77,21 @@ export function convertProvisionerJob(j: ProvisionerJobRow, queue?: { position: 
     worker_id: j.worker_id ?? undefined,
     file_id: j.file_id,
     tags: j.tags,
-    queue_position: status === 'pending' ? (queue?.position ?? 0) : 0,
-    queue_size: status === 'pending' ? (queue?.size ?? 0) : 0,
+    queue_position: position,
+    queue_size: size,
     logs_overflowed: j.logs_overflowed,
+    organization_id: j.organization_id,
+    initiator_id: j.initiator_id,
+    input: jobInput(j.input),
+    type: j.type,
+    metadata: {
+      template_version_name: names.templateVersionName,
+      template_id: names.template?.id ?? ZERO_UUID,
+      template_name: names.template?.name ?? '',
+      template_display_name: names.template?.display_name ?? '',
+      template_icon: names.template?.icon ?? '',
+      workspace_id: names.workspace?.id,
+      workspace_name: names.workspace?.name,
+    },
   };
-  return out;
 }

@@ -12,6 +12,7 @@ const TRANSITIONS = ['start', 'stop', 'delete'] as const;
 
 export interface TemplateExtras {
   createdByName: string;
+  organizationName: string;
   workspaceOwnerCount: number;
   /** Per transition; transitions without successful builds are filled with nulls. */
   buildTimeStats: Partial<Record<(typeof TRANSITIONS)[number], TransitionStats>>;
@@ -38,6 +39,21 @@ export function convertTemplate(t: TemplateRow, x: TemplateExtras): Template {
     default_ttl_ms: t.default_ttl_ms,
     created_by_id: t.created_by,
     created_by_name: x.createdByName,
+    organization_name: x.organizationName,
+    organization_display_name: x.organizationName,
+    organization_icon: '',
+    deprecated: false,
+    deprecation_message: '',
+    activity_bump_ms: 0,
+    autostop_requirement: { days_of_week: [], weeks: 1 },
+    autostart_requirement: { days_of_week: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] },
+    allow_user_autostart: true,
+    allow_user_autostop: true,
+    failure_ttl_ms: 0,
+    time_til_dormant_ms: 0,
+    time_til_dormant_autodelete_ms: 0,
+    require_active_version: false,
+    max_port_share_level: 'owner',
     allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
   };
 }
@@ -53,5 +69,8 @@ export function convertTemplateVersion(v: TemplateVersionRow, job: ProvisionerJo
     job,
     readme: v.readme,
     created_by: createdBy,
+    // Later Coder: kiln versions carry no message and are never archived.
+    message: '',
+    archived: false,
   };
 }

@@ -1,7 +1,14 @@
+import { createHash } from 'node:crypto';
+
 import type { WorkspaceAgentRow, WorkspaceAppRow, WorkspaceResourceMetadataRow, WorkspaceResourceRow } from '../../db/queries/workspaceResources.js';
+import { appSubdomainName } from '../../sdk/apps.js';
 import type {
+  DisplayApp,
   WorkspaceAgent,
+  WorkspaceAgentHealth,
   WorkspaceAgentLifecycle,
+  WorkspaceAgentLogSource,
+  WorkspaceAgentScript,
   WorkspaceAgentStatus,
   WorkspaceApp,
   WorkspaceResource,
@@ -33,14 +40,75 @@ export function convertApp(a: WorkspaceAppRow): WorkspaceApp {
     slug: a.slug,
     display_name: a.display_name,
     command: a.command || undefined,
-    url: a.url || undefined,
+    url: a.url ?? '',
     icon: a.icon || undefined,
     subdomain: a.subdomain,
     external: a.external,
     sharing_level: a.sharing_level,
     healthcheck: { url: a.healthcheck_url, interval: a.healthcheck_interval, threshold: a.healthcheck_threshold },
     health: a.health,
+    hidden: false,
+    open_in: 'slim-window',
+    statuses: [],
   };
+}
+
+/**
+ * Coder's agent health, first match wins: an agent that is not connected is unhealthy for its connection's reason
+ * (or "not running" once it is off); a connected one is unhealthy while its startup script failed or it shuts down.
+ * A startup script that timed out is, as in Coder, not unhealthy.
+ */
+export function agentHealth(status: WorkspaceAgentStatus, lifecycle: WorkspaceAgentLifecycle): WorkspaceAgentHealth {
+  const unhealthy = (reason: string): WorkspaceAgentHealth => ({ healthy: false, reason });
+  if (status !== 'connected' && lifecycle === 'off') return unhealthy('agent is not running');
+  if (status === 'connecting') return unhealthy('agent has not yet connected');
+  if (status === 'timeout') return unhealthy('agent is taking too long to connect');
+  if (status === 'disconnected') return unhealthy('agent has lost connection');
+  if (lifecycle === 'start_error') return unhealthy('agent startup script exited with an error');
+  if (lifecycle === 'shutting_down' || lifecycle === 'shutdown_timeout' || lifecycle === 'shutdown_error' || lifecycle === 'off') {
+    return unhealthy('agent is shutting down');
+  }
+  return { healthy: true };
+}
+
+/** Coder's defaults when a template does not configure `display_apps` (VS Code Insiders is opt-in). */
+export const DEFAULT_DISPLAY_APPS: DisplayApp[] = ['vscode', 'web_terminal', 'ssh_helper', 'port_forwarding_helper'];
+
+/**
+ * A stable id derived from the agent's: kiln stores an agent's startup and shutdown scripts on the agent row, not as
+ * script rows with ids of their own, so their ids (and their log sources') are derived, the same on every read.
+ */
+export function derivedId(agentId: string, what: string): string {
+  const h = createHash('sha256').update(`${agentId}/${what}`).digest('hex');
+  // Shaped as a version-8 (custom) UUID with the RFC 4122 variant.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const NS_PER_S = 1_000_000_000;
+
+/** The agent's scripts and their log sources, in Coder's shape. */
+export function agentScripts(a: WorkspaceAgentRow): { log_sources: WorkspaceAgentLogSource[]; scripts: WorkspaceAgentScript[] } {
+  const log_sources: WorkspaceAgentLogSource[] = [];
+  const scripts: WorkspaceAgentScript[] = [];
+  const add = (what: 'startup' | 'shutdown', script: string, displayName: string, timeoutS: number) => {
+    const sourceId = derivedId(a.id, `${what}-log-source`);
+    log_sources.push({ workspace_agent_id: a.id, id: sourceId, created_at: rfc3339(a.created_at), display_name: displayName, icon: '' });
+    scripts.push({
+      id: derivedId(a.id, `${what}-script`),
+      log_source_id: sourceId,
+      log_path: '',
+      script,
+      cron: '',
+      run_on_start: what === 'startup',
+      run_on_stop: what === 'shutdown',
+      start_blocks_login: false,
+      timeout: timeoutS * NS_PER_S,
+      display_name: displayName,
+    });
+  };
+  if (a.startup_script) add('startup', a.startup_script, 'Startup Script', a.startup_script_timeout_seconds);
+  if (a.shutdown_script) add('shutdown', a.shutdown_script, 'Shutdown Script', 0);
+  return { log_sources, scripts };
 }
 
 export function convertAgent(a: WorkspaceAgentRow, apps: WorkspaceAppRow[], now: Date, inactiveMs: number): WorkspaceAgent {
@@ -70,6 +138,31 @@ export function convertAgent(a: WorkspaceAgentRow, apps: WorkspaceAppRow[], now:
     troubleshooting_url: a.troubleshooting_url,
     startup_logs_length: a.startup_logs_length,
     startup_logs_overflowed: a.startup_logs_overflowed,
+    logs_length: a.startup_logs_length,
+    logs_overflowed: a.startup_logs_overflowed,
+    parent_id: null,
+    api_version: '',
+    subsystems: [],
+    health: agentHealth(status, a.lifecycle_state as WorkspaceAgentLifecycle),
+    display_apps: [...DEFAULT_DISPLAY_APPS],
+    ...agentScripts(a),
+    // kiln agents never hold back logins while the startup script runs.
+    startup_script_behavior: 'non-blocking',
+  };
+}
+
+/**
+ * Names every proxied app's host label (`subdomain_name`): apps are served on their own origin whether or not the
+ * template marked them `subdomain`, since that origin is the only one that cannot reach the dashboard's session.
+ */
+export function withSubdomainNames(resources: WorkspaceResource[], workspace: string, owner: string): WorkspaceResource[] {
+  return resources.map((r) => (r.agents ? { ...r, agents: r.agents.map((a) => nameAgentApps(a, workspace, owner)) } : r));
+}
+
+export function nameAgentApps(a: WorkspaceAgent, workspace: string, owner: string): WorkspaceAgent {
+  return {
+    ...a,
+    apps: a.apps.map((app) => (app.url && !app.external ? { ...app, subdomain_name: appSubdomainName({ app: app.slug, agent: a.name, workspace, owner }) } : app)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 
+import { isConnectionLoss } from '../../db/pool.js';
 import { coerceError } from '../../lib/errors.js';
 import type { Response } from '../../sdk/types/response.js';
 
@@ -53,6 +54,8 @@ function fromFastify(err: FastifyError, req: FastifyRequest): ApiError {
       return new ApiError(400, 'A path parameter is too long.');
   }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message);
+  // The database is down or restarting: say so (the client may retry), rather than an opaque 500.
+  if (isConnectionLoss(err)) return new ApiError(503, 'The database is unavailable.', 'Try again shortly.');
   return errors.internal('An internal server error occurred.');
 }
 

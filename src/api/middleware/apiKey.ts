@@ -71,7 +71,14 @@ export function apiKeyCacheOf(ctx: ServerContext): ApiKeyCache | undefined {
 
 /** Resolves the caller of a request from its API key; throws the 401 the reference prescribes otherwise. */
 export async function authenticate(ctx: ServerContext, req: FastifyRequest): Promise<Subject> {
-  const token = tokenFromRequest(req);
+  const { subject, keyId } = await subjectFromToken(ctx, tokenFromRequest(req));
+  req.apiKeyId = keyId;
+  req.subject = subject;
+  return subject;
+}
+
+/** The caller an API key token stands for (also used by the app proxy, which sees raw requests). */
+export async function subjectFromToken(ctx: ServerContext, token: string | undefined): Promise<{ subject: Subject; keyId: string }> {
   if (!token) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
   const parsed = parseToken(token);
   if (!parsed.ok) throw errors.unauthorized(parsed.detail);
@@ -92,10 +99,8 @@ export async function authenticate(ctx: ServerContext, req: FastifyRequest): Pro
     await updateApiKeyLastUsed(ctx.pool, key.id, now);
     await updateUserLastSeen(ctx.pool, key.user_id, now);
   }
-  req.apiKeyId = key.id;
   const subject: Subject = { userId: key.user_id, username: key.user_username, roles: siteRoles(key.user_rbac_roles ?? []) };
-  req.subject = subject;
-  return subject;
+  return { subject, keyId: key.id };
 }
 
 /** A preHandler that rejects requests without a valid session. */

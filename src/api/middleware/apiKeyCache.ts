@@ -3,7 +3,7 @@ import type { Pubsub } from '../../db/pubsub.js';
 import { coerceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 
-/** Migration 000070's triggers notify here on every change authentication reads: 'k:<key id>' or 'u:<user id>'. */
+/** Migration 000090's triggers notify here on every change authentication reads: 'k:<key id>' or 'u:<user id>'. */
 export const AUTH_CHANNEL = 'kiln_auth';
 /** Keys kept in memory per replica; the oldest entry leaves first (docs/security.md). */
 export const DEFAULT_API_KEY_CACHE_ENTRIES = 10_000;

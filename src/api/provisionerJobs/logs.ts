@@ -2,7 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 
 import { getProvisionerJobLogs, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
+import type { ProvisionerJobLog } from '../../sdk/types/provisionerJobs.js';
 import type { ValidationError } from '../../sdk/types/response.js';
+import { holdFollowSlot } from '../http/streamCaps.js';
 import type { ServerContext } from '../context.js';
 import { convertProvisionerJobLog } from '../convert/provisionerJobLogs.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -13,7 +15,7 @@ import { followJobLogs } from './follower.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    logsRequest?: { job: ProvisionerJobRow; after?: number; before?: number; follow: boolean };
+    logsRequest?: { job: ProvisionerJobRow; after?: number; before?: number; follow: boolean; text: boolean };
   }
 }
 
@@ -34,6 +36,11 @@ function parseFollow(q: Record<string, unknown>): boolean {
   return raw === '' || raw === 'true' || raw === '1' || raw === true;
 }
 
+/** One line of `?format=text`: `<time> [<level>] <stage>: <output>`, newline-terminated. */
+export function formatLogLine(l: ProvisionerJobLog): string {
+  return `${l.created_at} [${l.log_level}] ${l.stage}: ${l.output}\n`;
+}
+
 /**
  * The logs endpoint of a job-backed resource (workspace builds, template versions): a JSON list with optional
  * `before`/`after` log-id bounds, or with `?follow` a WebSocket stream (see follower.ts).
@@ -51,14 +58,19 @@ export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) 
       if (first) throw new ApiError(400, `Query param "${first.field}" must be an integer.`, undefined, v);
       const follow = parseFollow(q);
       if (follow && before !== undefined) throw errors.badRequest('Query param "before" cannot be used with "follow".');
+      const format = q.format ?? 'json';
+      if (format !== 'json' && format !== 'text') {
+        throw errors.badRequest('Query parameters have invalid values.', undefined, [{ field: 'format', detail: 'must be "json" or "text"' }]);
+      }
       const job = await loadJob(req);
-      req.logsRequest = { job, after, before, follow };
+      req.logsRequest = { job, after, before, follow, text: format === 'text' };
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const r = req.logsRequest;
       if (!r) throw errors.internal('Internal error querying job.');
       if (r.follow) throw errors.badRequest('Failed to accept websocket.', 'The request was not a WebSocket upgrade; follow needs one.');
       const rows = await getProvisionerJobLogs(ctx.pool, r.job.id, { after: r.after, before: r.before });
+      if (r.text) return reply.type('text/plain; charset=utf-8').send(rows.map((l) => formatLogLine(convertProvisionerJobLog(l))).join(''));
       return reply.send(rows.map(convertProvisionerJobLog));
     },
     wsHandler: (socket: WebSocket, req: FastifyRequest) => {
@@ -67,6 +79,7 @@ export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) 
         socket.close(1011);
         return;
       }
+      if (!holdFollowSlot(ctx, req.subject?.userId, socket)) return;
       void followJobLogs(ctx, socket, r.job.id, r.after);
     },
   };

@@ -20,6 +20,8 @@ export interface DaemonIdentity {
   name: string;
   provisioners: string[];
   tags: Record<string, string>;
+  /** External daemons serve one organization; built-in ones (undefined) serve all. */
+  organizationId?: string | null;
 }
 
 export interface InProcessClientOptions {

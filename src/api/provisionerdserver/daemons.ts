@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import { deleteProvisionerDaemons, insertProvisionerDaemon, updateProvisionerDaemonsLastSeen } from '../../db/queries/provisionerDaemons.js';
+import {
+  deleteProvisionerDaemons,
+  deleteProvisionerDaemonsOfServer,
+  getRunningJobsOfServerDaemons,
+  insertProvisionerDaemon,
+  updateProvisionerDaemonsLastSeen,
+} from '../../db/queries/provisionerDaemons.js';
+import { failOrphanedJob } from '../../jobs/reaper.js';
 import type { ServerContext } from '../context.js';
 
 import type { DaemonIdentity } from './client.js';
@@ -11,7 +18,7 @@ import type { DaemonIdentity } from './client.js';
  */
 export async function registerDaemon(
   ctx: ServerContext,
-  p: { name: string; provisioners: string[]; tags?: Record<string, string>; organizationId?: string | null },
+  p: { name: string; provisioners: string[]; tags?: Record<string, string>; organizationId?: string | null; serverId?: string },
 ): Promise<DaemonIdentity> {
   const row = await insertProvisionerDaemon(ctx.pool, {
     id: randomUUID(),
@@ -21,6 +28,7 @@ export async function registerDaemon(
     organizationId: p.organizationId ?? null,
     version: ctx.options.version,
     now: ctx.clock.now(),
+    serverId: p.serverId,
   });
   return { id: row.id, name: row.name, provisioners: row.provisioners, tags: row.tags };
 }
@@ -31,4 +39,19 @@ export function touchDaemons(ctx: ServerContext, ids: string[]): Promise<void> {
 
 export function unregisterDaemons(ctx: ServerContext, ids: string[]): Promise<void> {
   return deleteProvisionerDaemons(ctx.pool, ids);
+}
+
+/**
+ * Start-up of a server whose previous process died (SIGKILL, power loss): jobs its built-in daemons were running cannot
+ * be running any more, since those daemons lived in the dead process. They are failed now, each with a log line saying
+ * why, instead of after the hang timeout; then the dead daemons' rows are removed. Only daemons registered with this
+ * server's id are considered: another replica's jobs are never touched.
+ */
+export async function recoverServerDaemons(ctx: ServerContext, serverId: string): Promise<string[]> {
+  const failed: string[] = [];
+  for (const j of await getRunningJobsOfServerDaemons(ctx.pool, serverId)) {
+    if (await failOrphanedJob(ctx, j.job_id, j.daemon_name)) failed.push(j.job_id);
+  }
+  await deleteProvisionerDaemonsOfServer(ctx.pool, serverId);
+  return failed;
 }

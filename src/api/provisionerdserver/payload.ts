@@ -1,5 +1,6 @@
 import { getFileByID } from '../../db/queries/files.js';
-import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
+import { getTemplateVersionUserVariableValues, getTemplateVersionVariables, getWorkspaceBuildParameters } from '../../db/queries/parameters.js';
+import type { ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
 import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
@@ -23,6 +24,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
     created_at: job.created_at.getTime(),
     provisioner: job.provisioner,
     user_name: initiator.username,
+    file_id: job.file_id,
     template_source_archive: new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength),
   };
   const accessUrl = ctx.options.accessUrl;
@@ -37,6 +39,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
       { scope: 'workspace', scopeId: t.workspace_id },
     ]);
     const state = t.provisioner_state ?? Buffer.alloc(0);
+    const [richValues, variables] = await Promise.all([getWorkspaceBuildParameters(ctx.pool, t.build_id), getTemplateVersionVariables(ctx.pool, t.template_version_id)]);
     return {
       ...base,
       type: 'workspace_build',
@@ -46,7 +49,11 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         transition: t.transition,
         state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
         parameter_values: parameters,
+        rich_parameter_values: richValues,
+        // A variable without a value takes its default, as Terraform would.
+        variable_values: variables.map((v) => ({ name: v.name, value: v.value !== '' ? v.value : v.default_value, sensitive: v.sensitive })),
         orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
+        dry_run: (job.input as unknown as WorkspaceBuildJobInput).dry_run === true,
         metadata: {
           access_url: accessUrl,
           workspace_transition: t.transition,
@@ -57,6 +64,8 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
           workspace_owner_id: t.owner_id,
           template_name: t.template_name,
           template_version: t.template_version_name,
+          template_id: t.template_id,
+          workspace_build_id: t.build_id,
         },
       },
     };
@@ -75,7 +84,40 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
         template_version_id: v.template_version_id,
         template_version_name: v.template_version_name,
         parameter_values: await resolveParameters(ctx, scopes),
-        metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name },
+        // Which variables are sensitive is known only after the import: until then every value is treated as one.
+        variable_values: (await getTemplateVersionUserVariableValues(ctx.pool, v.template_version_id)).map((x) => ({ ...x, sensitive: true })),
+        metadata: { access_url: accessUrl, template_name: v.template_name ?? '', template_version: v.template_version_name, template_id: v.template_id ?? undefined },
+      },
+    };
+  }
+
+  if (job.type === 'template_version_dry_run') {
+    const input = job.input as unknown as TemplateVersionDryRunJobInput;
+    const v = await getImportJobTarget(ctx.pool, input.template_version_id);
+    if (!v) throw new InvalidJobError(`get template version: version ${input.template_version_id} not found`);
+    const scopes: { scope: ParameterValueRow['scope']; scopeId: string }[] = [{ scope: 'import_job', scopeId: v.import_job_id }];
+    if (v.template_id) scopes.push({ scope: 'template', scopeId: v.template_id });
+    // The request's values override the version's and the template's defaults.
+    const given = new Map((await resolveParameters(ctx, scopes)).map((p) => [p.name, p]));
+    for (const p of input.parameter_values ?? []) given.set(p.name, p);
+    return {
+      ...base,
+      type: 'template_version_dry_run',
+      template_dry_run: {
+        template_version_id: v.template_version_id,
+        parameter_values: [...given.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        metadata: {
+          access_url: accessUrl,
+          workspace_transition: 'start',
+          workspace_name: input.workspace_name,
+          workspace_owner: initiator.username,
+          workspace_owner_email: initiator.email,
+          workspace_id: '',
+          workspace_owner_id: initiator.id,
+          template_name: v.template_name ?? '',
+          template_version: v.template_version_name,
+          template_id: v.template_id ?? undefined,
+        },
       },
     };
   }

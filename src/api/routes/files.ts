@@ -7,7 +7,8 @@ import { authz } from '../authz.js';
 import type { ServerContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
-import { errorResponses, obj, uuid, uuidParams } from '../schemas/common.js';
+import { UploadResponse } from '../../sdk/types/users.js';
+import { errorResponses, uuidParams } from '../schemas/common.js';
 
 const TAR = 'application/x-tar';
 
@@ -19,7 +20,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       onRequest: requireAuth(ctx),
       bodyLimit: ctx.options.maxFileBytes,
       config: { rawBody: true },
-      schema: { tags, response: { 200: obj({ hash: uuid }, ['hash']), 201: obj({ hash: uuid }, ['hash']), ...errorResponses } },
+      schema: { tags, response: { 200: UploadResponse, 201: UploadResponse, ...errorResponses } },
     },
     async (req, reply) => {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

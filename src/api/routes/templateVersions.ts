@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { inTx, isUniqueViolation, type Queryable } from '../../db/pool.js';
 import { getFileByID } from '../../db/queries/files.js';
+import { getTemplateVersionVariables, setTemplateVersionUserVariableValues } from '../../db/queries/parameters.js';
 import { getProvisionerJobByID, type TemplateVersionImportJobInput } from '../../db/queries/provisionerJobs.js';
 import { insertTemplateVersion, templateVersionNameTaken } from '../../db/queries/templateVersions.js';
 import { getTemplateByID, type TemplateRow } from '../../db/queries/templates.js';
@@ -94,21 +95,26 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
             fileId: file.id,
             tags: mutateTags(s.userId, body.tags ?? undefined),
           });
-          return insertTemplateVersion(tx, { id: versionId, now, templateId: template?.id ?? null, organizationId: org.id, name, jobId: job.id, createdBy: s.userId });
+          const created = await insertTemplateVersion(tx, { id: versionId, now, templateId: template?.id ?? null, organizationId: org.id, name, jobId: job.id, createdBy: s.userId });
+          // Variable values: the request's, else (as Coder does) those of the template's active version.
+          let values = body.user_variable_values ?? [];
+          if (values.length === 0 && template) values = (await getTemplateVersionVariables(tx, template.active_version_id)).filter((x) => x.value !== '').map((x) => ({ name: x.name, value: x.value }));
+          if (values.length) await setTemplateVersionUserVariableValues(tx, versionId, values);
+          return created;
         });
       } catch (e) {
         // Two creates racing for one name: the unique index decides, the loser gets the same 409 as a taken name.
         if (isUniqueViolation(e, 'template_versions_template_name') && body.name) throw versionNameConflict(body.name);
         throw e;
       }
-      return reply.code(201).send(await renderTemplateVersion(ctx.pool, version));
+      return reply.code(201).send(await renderTemplateVersion(ctx.pool, version, ctx.clock.now()));
     },
   );
 
   app.get<{ Params: { templateversion: string } }>(
     '/api/v2/templateversions/:templateversion',
     { onRequest: auth, schema: { tags, params: uuidParams('templateversion'), response: { 200: templateVersionSchema, ...errorResponses } } },
-    async (req) => renderTemplateVersion(ctx.pool, await readableTemplateVersion(ctx.pool, subjectOf(req), req.params.templateversion)),
+    async (req) => renderTemplateVersion(ctx.pool, await readableTemplateVersion(ctx.pool, subjectOf(req), req.params.templateversion), ctx.clock.now()),
   );
 
   app.patch<{ Params: { templateversion: string } }>(

@@ -225,7 +225,7 @@ export async function templateRoutes(app: FastifyInstance, ctx: ServerContext): 
         throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exists.`);
       }
       const rows = await listTemplateVersionsByTemplate(ctx.pool, { templateId: template.id, ...page });
-      return renderTemplateVersions(ctx.pool, rows);
+      return renderTemplateVersions(ctx.pool, rows, ctx.clock.now());
     },
   );
 

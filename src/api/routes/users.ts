@@ -16,14 +16,15 @@ import { getUserByEmail, getUserCount, insertUser } from '../../db/queries/users
 import type { ValidationError } from '../../sdk/types/response.js';
 import type { CreateFirstUserRequest, CreateUserRequest, LoginWithPasswordRequest } from '../../sdk/types/users.js';
 import { generateApiKey } from '../auth/apiKeys.js';
+import { LoginLimiter } from '../auth/loginLimiter.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { authz } from '../authz.js';
 import type { ServerContext } from '../context.js';
 import { convertOrganization, convertUser } from '../convert/users.js';
 import { ApiError, errors } from '../http/errors.js';
 import { apiKeyCacheOf, requireAuth, SESSION_COOKIE, subjectOf } from '../middleware/apiKey.js';
-import { arr, errorResponses, obj, params, responseSchema, str, uuid } from '../schemas/common.js';
-import { createFirstUserBody, createUserBody, loginBody, organizationSchema, userSchema } from '../schemas/users.js';
+import { arr, errorResponses, params, responseSchema, str } from '../schemas/common.js';
+import { createFirstUserBody, createFirstUserResponse, createUserBody, generateApiKeyResponse, loginBody, loginResponse, organizationSchema, userSchema } from '../schemas/users.js';
 
 import { resolveUserParam } from './userParam.js';
 
@@ -42,25 +43,30 @@ function validateNewUser(req: { email: string; username: string; password: strin
   if (v.length) throw errors.validation(v);
 }
 
-const sessionCookie = (token: string, maxAgeS: number) => `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}`;
+/** The session cookie; `Secure` when users reach kiln over https, so it never travels in clear text. */
+function sessionCookie(ctx: ServerContext, token: string, maxAgeS: number): string {
+  const secure = ctx.options.accessUrl.toLowerCase().startsWith('https:') ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secure}`;
+}
 
 export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const auth = requireAuth(ctx);
   const tags = ['Users'];
+  const limiter = new LoginLimiter(ctx.clock, ctx.options.loginLimits);
 
   app.get('/api/v2/users/first', { schema: { tags, security: [], response: { 200: responseSchema, ...errorResponses } } }, async (_req, reply) => {
     if ((await getUserCount(ctx.pool)) === 0) throw new ApiError(404, 'The initial user has not been created!');
     return reply.send({ message: 'The initial user has already been created!' });
   });
 
-  app.post<{ Body: CreateFirstUserRequest & { organization_name?: string } }>(
+  app.post<{ Body: CreateFirstUserRequest }>(
     '/api/v2/users/first',
     {
       schema: {
         tags,
         security: [],
-        body: { ...createFirstUserBody, properties: { ...createFirstUserBody.properties, organization_name: str } },
-        response: { 201: obj({ user_id: uuid, organization_id: uuid }, ['user_id', 'organization_id']), ...errorResponses },
+        body: createFirstUserBody,
+        response: { 201: createFirstUserResponse, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -81,17 +87,29 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Body: LoginWithPasswordRequest }>(
     '/api/v2/users/login',
-    { schema: { tags, security: [], body: loginBody, response: { 201: obj({ session_token: str }, ['session_token']), ...errorResponses } } },
+    { schema: { tags, security: [], body: loginBody, response: { 201: loginResponse, ...errorResponses } } },
     async (req, reply) => {
-      const user = await getUserByEmail(ctx.pool, req.body.email);
-      // Same work whether or not the email exists, and one message for both: no user enumeration.
-      const ok = await verifyPassword(req.body.password, user?.hashed_password ?? (await dummyPasswordHash(ctx.options.passwordHashCost)));
-      if (!user || !ok) throw new ApiError(401, 'Incorrect email or password.');
-      if (user.status !== 'active') throw new ApiError(401, 'Your account is suspended. Contact an admin to reactivate your account.');
-      const key = generateApiKey();
-      await insertApiKey(ctx.pool, { id: key.id, hashedSecret: key.hashedSecret, userId: user.id, loginType: 'password', lifetimeMs: ctx.options.sessionDurationMs, now: ctx.clock.now() });
-      reply.header('set-cookie', sessionCookie(key.token, Math.round(ctx.options.sessionDurationMs / 1000)));
-      return reply.code(201).send({ session_token: key.token });
+      // Checked before any password hash is computed: a refused guess costs nothing, so guessing slows nobody else.
+      const attempt = limiter.begin(req.ip, req.body.email);
+      if (!attempt.ok) {
+        reply.header('retry-after', String(attempt.retryAfterS));
+        throw new ApiError(429, 'Too many login attempts.', `Try again in ${attempt.retryAfterS} seconds.`);
+      }
+      let succeeded = false;
+      try {
+        const user = await getUserByEmail(ctx.pool, req.body.email);
+        // Same work whether or not the email exists, and one message for both: no user enumeration.
+        const ok = await verifyPassword(req.body.password, user?.hashed_password ?? (await dummyPasswordHash(ctx.options.passwordHashCost)));
+        if (!user || !ok) throw new ApiError(401, 'Incorrect email or password.');
+        if (user.status !== 'active') throw new ApiError(401, 'Your account is suspended. Contact an admin to reactivate your account.');
+        const key = generateApiKey();
+        await insertApiKey(ctx.pool, { id: key.id, hashedSecret: key.hashedSecret, userId: user.id, loginType: 'password', lifetimeMs: ctx.options.sessionDurationMs, now: ctx.clock.now() });
+        succeeded = true;
+        reply.header('set-cookie', sessionCookie(ctx, key.token, Math.round(ctx.options.sessionDurationMs / 1000)));
+        return reply.code(201).send({ session_token: key.token });
+      } finally {
+        attempt.done(succeeded);
+      }
     },
   );
 
@@ -104,7 +122,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       cache?.forgetKey(req.apiKeyId);
       await echoed;
     }
-    reply.header('set-cookie', sessionCookie('', 0));
+    reply.header('set-cookie', sessionCookie(ctx, '', 0));
     return reply.send({ message: 'Logged out!' });
   });
 
@@ -114,7 +132,8 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     async (req, reply) => {
       const s = subjectOf(req);
       if (!authz.canManageUsers(s)) throw errors.forbidden();
-      if (req.body.roles?.includes('owner') && !authz.isOwner(s)) throw errors.forbidden();
+      // Only an owner grants roles beyond member: a user-admin cannot mint template-admins, user-admins or owners.
+      if ((req.body.roles ?? []).length > 0 && !authz.isOwner(s)) throw errors.forbidden();
       validateNewUser(req.body);
       const org = req.body.organization_id ? await getOrganizationByID(ctx.pool, req.body.organization_id) : await getDefaultOrganization(ctx.pool);
       if (!org) throw errors.badRequest(`Organization does not exist with the provided id "${req.body.organization_id ?? ''}".`);
@@ -160,7 +179,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Params: { user: string } }>(
     '/api/v2/users/:user/keys',
-    { onRequest: auth, schema: { tags, params: params({ user: str }), response: { 201: obj({ key: str }, ['key']), ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: params({ user: str }), response: { 201: generateApiKeyResponse, ...errorResponses } } },
     async (req, reply) => {
       const s = subjectOf(req);
       const user = await resolveUserParam(ctx.pool, s, req.params.user);

@@ -3,9 +3,18 @@ import type { WebSocket } from 'ws';
 
 import { getStartupLogs } from '../../db/queries/workspaceAgentStartupLogs.js';
 import { getAgentByID, getAppsByAgentID, updateAgentLifecycle, updateAgentVersion } from '../../db/queries/workspaceAgents.js';
+import { getUserByID } from '../../db/queries/users.js';
 import { getWorkspaceByID } from '../../db/queries/workspaces.js';
 import { agentStartupLogsChannel } from '../../jobs/channels.js';
-import { LIFECYCLE_STATES, type PatchStartupLogsRequest, type PostAppHealthsRequest, type WorkspaceAgentMetadata } from '../../sdk/types/workspaceAgents.js';
+import {
+  LIFECYCLE_STATES,
+  PatchStartupLogsRequest,
+  PostAppHealthsRequest,
+  PostLifecycleRequest,
+  PostVersionRequest,
+  WorkspaceAgentMetadata,
+  WorkspaceAgentStartupLog,
+} from '../../sdk/types/workspaceAgents.js';
 import type { WorkspaceAgentLifecycle } from '../../sdk/types/workspaceBuilds.js';
 import { postAppHealth } from '../agents/appHealth.js';
 import { coordinate, publishWorkspace } from '../agents/coordinate.js';
@@ -13,12 +22,13 @@ import { appendStartupLogs, convertStartupLog } from '../agents/startupLogs.js';
 import { followStartupLogs } from '../agents/startupLogsFollower.js';
 import { authz } from '../authz.js';
 import { agentInactiveMs } from '../builds/render.js';
+import { holdFollowSlot } from '../http/streamCaps.js';
 import type { ServerContext } from '../context.js';
-import { convertAgent, convertApp } from '../convert/workspaceResources.js';
+import { convertAgent, convertApp, nameAgentApps } from '../convert/workspaceResources.js';
 import { ApiError, errors } from '../http/errors.js';
 import { agentOf, requireAgent } from '../middleware/agentAuth.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
-import { errorResponses, uuidParams } from '../schemas/common.js';
+import { arr, errorResponses, uuidParams } from '../schemas/common.js';
 import { workspaceAgentSchema } from '../schemas/workspaceBuilds.js';
 
 const tags = ['Agents'];
@@ -34,7 +44,7 @@ async function readableAgent(ctx: ServerContext, req: FastifyRequest<{ Params: {
   if (!agent) throw errors.resourceNotFound();
   const workspace = await getWorkspaceByID(ctx.pool, agent.workspace_id);
   if (!workspace || !authz.canReadWorkspace(subjectOf(req), workspace)) throw errors.resourceNotFound();
-  return agent;
+  return Object.assign(agent, { workspaceName: workspace.name, ownerId: workspace.owner_id });
 }
 
 function intQuery(q: Record<string, unknown>, name: string): number | undefined {
@@ -56,7 +66,9 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     { onRequest: auth, schema: { tags, params: uuidParams('workspaceagent'), response: { 200: workspaceAgentSchema, ...errorResponses } } },
     async (req) => {
       const agent = await readableAgent(ctx, req);
-      return convertAgent(agent, await getAppsByAgentID(ctx.pool, agent.id), ctx.clock.now(), agentInactiveMs(ctx));
+      const owner = await getUserByID(ctx.pool, agent.ownerId);
+      const wire = convertAgent(agent, await getAppsByAgentID(ctx.pool, agent.id), ctx.clock.now(), agentInactiveMs(ctx));
+      return owner ? nameAgentApps(wire, agent.workspaceName, owner.username) : wire;
     },
   );
 
@@ -64,7 +76,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     method: 'GET',
     url: '/api/v2/workspaceagents/:workspaceagent/startup-logs',
     onRequest: auth,
-    schema: { tags, params: uuidParams('workspaceagent'), response: { ...errorResponses } },
+    schema: { tags, params: uuidParams('workspaceagent'), response: { 200: arr(WorkspaceAgentStartupLog), ...errorResponses } },
     preHandler: async (req) => {
       const q = (req.query ?? {}) as Record<string, unknown>;
       const after = intQuery(q, 'after');
@@ -84,6 +96,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     wsHandler: (socket: WebSocket, req) => {
       const r = req.startupLogsRequest;
       if (!r) return socket.close(1011);
+      if (!holdFollowSlot(ctx, req.subject?.userId, socket)) return;
       void followStartupLogs(ctx, socket, r.agentId, r.after);
     },
   });
@@ -101,7 +114,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     wsHandler: (socket: WebSocket, req) => coordinate(ctx, socket, agentOf(req)),
   });
 
-  app.get('/api/v2/workspaceagents/me/metadata', { onRequest: agentLatest, schema: { tags } }, async (req): Promise<WorkspaceAgentMetadata> => {
+  app.get('/api/v2/workspaceagents/me/metadata', { onRequest: agentLatest, schema: { tags, response: { 200: WorkspaceAgentMetadata, ...errorResponses } } }, async (req): Promise<WorkspaceAgentMetadata> => {
     const agent = agentOf(req);
     const apps = await getAppsByAgentID(ctx.pool, agent.id);
     return {
@@ -121,7 +134,7 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     };
   });
 
-  app.post<{ Body: { state?: unknown } }>('/api/v2/workspaceagents/me/report-lifecycle', { onRequest: agentAny, schema: { tags } }, async (req, reply) => {
+  app.post<{ Body: { state?: unknown } }>('/api/v2/workspaceagents/me/report-lifecycle', { onRequest: agentAny, schema: { tags, body: PostLifecycleRequest } }, async (req, reply) => {
     const agent = agentOf(req);
     const state = req.body?.state;
     if (typeof state !== 'string' || !LIFECYCLE_STATES.includes(state as WorkspaceAgentLifecycle)) {
@@ -135,17 +148,17 @@ export async function workspaceAgentRoutes(app: FastifyInstance, ctx: ServerCont
     return reply.code(204).send();
   });
 
-  app.patch<{ Body: PatchStartupLogsRequest }>('/api/v2/workspaceagents/me/startup-logs', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.patch<{ Body: PatchStartupLogsRequest }>('/api/v2/workspaceagents/me/startup-logs', { onRequest: agentAny, schema: { tags, body: PatchStartupLogsRequest } }, async (req) => {
     await appendStartupLogs(ctx, agentOf(req).id, req.body);
     return null;
   });
 
-  app.post<{ Body: PostAppHealthsRequest }>('/api/v2/workspaceagents/me/app-health', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.post<{ Body: PostAppHealthsRequest }>('/api/v2/workspaceagents/me/app-health', { onRequest: agentAny, schema: { tags, body: PostAppHealthsRequest } }, async (req) => {
     await postAppHealth(ctx, agentOf(req), req.body);
     return null;
   });
 
-  app.post<{ Body: { version?: unknown } }>('/api/v2/workspaceagents/me/version', { onRequest: agentAny, schema: { tags } }, async (req) => {
+  app.post<{ Body: { version?: unknown } }>('/api/v2/workspaceagents/me/version', { onRequest: agentAny, schema: { tags, body: PostVersionRequest } }, async (req) => {
     const agent = agentOf(req);
     const v = req.body?.version;
     if (typeof v !== 'string' || !SEMVER.test(v)) {

@@ -4,14 +4,15 @@ import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
 import { getBuildViewByID, listBuildViews } from '../../db/queries/views.js';
-import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
+import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
-import type { CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
+import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
-import { assembleBuild, loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import { parsePagination } from '../http/pagination.js';
@@ -38,7 +39,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } } },
     async (req) => {
       // One statement: the build with everything it embeds; readability is decided on the workspace it brought.
-      const view = await getBuildViewByID(ctx.pool, req.params.workspacebuild);
+      const view = await getBuildViewByID(ctx.pool, req.params.workspacebuild, daemonsSeenSince(ctx));
       if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
       return assembleBuild(ctx, view);
     },
@@ -104,6 +105,35 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     },
   );
 
+  app.get<{ Params: { workspacebuild: string } }>(
+    '/api/v2/workspacebuilds/:workspacebuild/timings',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: WorkspaceBuildTimings, ...errorResponses } } },
+    async (req) => {
+      const { build } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
+      const job = await getProvisionerJobByID(ctx.pool, build.job_id);
+      if (!job) throw errors.internal('Internal error fetching provisioner job.');
+      return buildTimings(ctx, build, job);
+    },
+  );
+
+  app.put<{ Params: { workspacebuild: string }; Body: UpdateWorkspaceBuildStateRequest }>(
+    '/api/v2/workspacebuilds/:workspacebuild/state',
+    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), body: UpdateWorkspaceBuildStateRequest, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const s = subjectOf(req);
+      const { build, workspace } = await readableBuild(ctx, s, req.params.workspacebuild);
+      // Coder's rule: replacing state takes the right to update the template (it is how `coder state push` works).
+      if (!authz.canManageTemplates(s)) throw errors.forbidden();
+      const raw = req.body.state;
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) {
+        throw errors.badRequest('Invalid request body.', undefined, [{ field: 'state', detail: 'must be standard base64' }]);
+      }
+      await updateWorkspaceBuildState(ctx.pool, build.id, Buffer.from(raw, 'base64'), ctx.clock.now());
+      publishWorkspace(ctx, workspace.id);
+      return reply.code(204).send();
+    },
+  );
+
   app.get<{ Params: { workspace: string }; Querystring: Record<string, string | undefined> }>(
     '/api/v2/workspaces/:workspace/builds',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: arr(workspaceBuildSchema), ...errorResponses } } },
@@ -117,7 +147,9 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         }
       }
       // One statement: the workspace (for the access check), the cursor, and the page of builds, rendered.
-      const list = await listBuildViews(ctx.pool, { workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit });
+      const list = await listBuildViews(ctx.pool, { workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit,
+        seenSince: daemonsSeenSince(ctx),
+      });
       if (!list.workspace || !authz.canReadWorkspace(subjectOf(req), list.workspace)) throw errors.resourceNotFound();
       if (page.afterId && !list.afterFound) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
       return list.builds.map((v) => assembleBuild(ctx, v));
@@ -149,8 +181,9 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       const customState = body.state !== undefined && body.state !== null;
       if ((customState || body.orphan) && !authz.canManageTemplates(s)) throw new ApiError(403, 'Only template managers may provide custom state');
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
+      if (body.orphan && body.dry_run) throw errors.badRequest('Orphan cannot be combined with dry_run: an orphan delete runs no provisioner.');
       if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
-      const importJob = await checkImportSucceeded(ctx.pool, version);
+      const importTags = await checkImportSucceeded(ctx.pool, version);
       let build;
       try {
         build = await inTx(ctx.pool, async (tx) => {
@@ -163,12 +196,15 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
             workspace: locked,
             template,
             version,
-            importJob,
+            importTags,
             transition: body.transition,
             initiatorId: s.userId,
             state,
             orphan: !!body.orphan,
+            dryRun: body.dry_run === true,
             parameterValues: body.parameter_values ?? [],
+            richParameterValues: body.rich_parameter_values,
+            previousBuildId: previous?.id,
             buildNumber: number,
           });
         });

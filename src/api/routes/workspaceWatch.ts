@@ -1,23 +1,106 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 
 import { getWorkspaceByID, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { coerceError } from '../../lib/errors.js';
 import { workspaceChannel } from '../../jobs/channels.js';
+import type { Workspace } from '../../sdk/types/workspaces.js';
 import { renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
+import { boundedWrite } from '../http/backpressure.js';
+import { streamCaps } from '../http/streamCaps.js';
+import { subjectOf } from '../middleware/apiKey.js';
 
 const PING_MS = 15_000;
 
+interface Watch {
+  /** Stops watching (idempotent); safe before the subscription is in place. */
+  stop(): void;
+}
+
+/**
+ * Renders the workspace now and after every change notification, handing each rendering to `emit`. Changes that
+ * arrive while a render is in flight coalesce into one more render. The returned stop works at any moment: a client
+ * gone while the subscription is being made never leaves it behind.
+ */
+function watch(ctx: ServerContext, w: WorkspaceRow, emit: (wire: Workspace) => void, ping: () => void, onStop: () => void): Watch {
+  let closed = false;
+  let busy = false;
+  let again = false;
+  let unsubscribe: (() => void) | undefined;
+  let pinger: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(pinger);
+    unsubscribe?.();
+    onStop();
+  };
+  const send = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const fresh = await getWorkspaceByID(ctx.pool, w.id);
+        if (!fresh || closed) return;
+        const [wire] = await renderWorkspaces(ctx, [fresh]);
+        if (!closed && wire) emit(wire);
+      } while (again && !closed);
+    } catch (e) {
+      ctx.logger.debug({ err: coerceError(e).message }, 'workspace watch render failed');
+    } finally {
+      busy = false;
+    }
+  };
+  ctx.pubsub.subscribe(workspaceChannel(w.id), { message: () => void send(), reset: () => void send() }).then(
+    (unsub) => {
+      if (closed) return unsub();
+      unsubscribe = unsub;
+      pinger = setInterval(ping, PING_MS);
+      void send();
+    },
+    (e: unknown) => {
+      ctx.logger.warn({ err: coerceError(e).message }, 'workspace watch could not subscribe');
+      stop();
+    },
+  );
+  return { stop };
+}
+
 /**
  * `GET /workspaces/{id}/watch`: Server-Sent Events, one `data` event with the whole workspace now and after every
- * change notification. Changes that arrive while a render is in flight coalesce into one more render.
+ * change notification. Changes that arrive while a render is in flight coalesce into one more render. Each watch takes
+ * one of its user's watch slots; a client that stops reading is dropped once `MAX_UNSENT_BYTES` wait for it.
  */
 export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, w: WorkspaceRow): Promise<void> {
+  const caps = streamCaps(ctx);
+  const release = caps.acquire(subjectOf(req).userId, 'watch');
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-  res.write(':\n\n');
   let closed = false;
+  let unsubscribe: (() => void) | undefined;
+  // eslint-disable-next-line prefer-const -- assigned once the stream is set up, cleared by stop() at any point
+  let ping: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(ping);
+    unsubscribe?.();
+    release();
+  };
+  // Listen for the close before anything is awaited: a client gone during the subscribe must not leave it behind.
+  // The response's close, not the request's: a request emits 'close' as soon as its (empty) body has been read.
+  res.on('close', stop);
+  req.raw.socket?.once('close', stop);
+  const write = (chunk: string) => {
+    if (!boundedWrite(res, chunk, caps.maxUnsentBytes)) stop();
+  };
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  write(':\n\n');
   let busy = false;
   let again = false;
   const send = async () => {
@@ -32,7 +115,7 @@ export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, re
         const fresh = await getWorkspaceByID(ctx.pool, w.id);
         if (!fresh || closed) return;
         const [wire] = await renderWorkspaces(ctx, [fresh]);
-        if (!closed) res.write(`event: data\ndata: ${JSON.stringify(wire)}\n\n`);
+        if (!closed) write(`event: data\ndata: ${JSON.stringify(wire)}\n\n`);
       } while (again && !closed);
     } catch (e) {
       ctx.logger.debug({ err: coerceError(e).message }, 'workspace watch render failed');
@@ -40,15 +123,47 @@ export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, re
       busy = false;
     }
   };
-  const ping = setInterval(() => res.write('event: ping\ndata: \n\n'), PING_MS);
-  const unsubscribe = await ctx.pubsub.subscribe(workspaceChannel(w.id), { message: () => void send(), reset: () => void send() });
-  const stop = () => {
-    if (closed) return;
-    closed = true;
-    clearInterval(ping);
-    unsubscribe();
-  };
-  req.raw.on('close', stop);
-  res.on('close', stop);
+  try {
+    const unsub = await ctx.pubsub.subscribe(workspaceChannel(w.id), { message: () => void send(), reset: () => void send() });
+    if (closed) unsub();
+    else unsubscribe = unsub;
+  } catch (e) {
+    ctx.logger.warn({ err: coerceError(e).message }, 'workspace watch could not subscribe');
+    res.destroy();
+    stop();
+    return;
+  }
+  if (closed) return;
+  ping = setInterval(() => write('event: ping\ndata: \n\n'), PING_MS);
   await send();
+}
+
+/**
+ * `GET /workspaces/{id}/watch-ws`: the same events over a WebSocket, each a text frame holding Coder's
+ * `ServerSentEvent` JSON: `{"type":"data","data":<workspace>}` and `{"type":"ping"}`. Bounded like the SSE form.
+ */
+export async function watchWorkspaceWs(ctx: ServerContext, req: FastifyRequest, socket: WebSocket, w: WorkspaceRow): Promise<void> {
+  const caps = streamCaps(ctx);
+  const release = caps.tryAcquire(subjectOf(req).userId, 'watch');
+  if (!release) {
+    socket.close(1008, 'too many watches');
+    return;
+  }
+  const send = (data: string) => {
+    if (socket.bufferedAmount > caps.maxUnsentBytes) {
+      w1.stop();
+      socket.terminate();
+      return;
+    }
+    socket.send(data);
+  };
+  const w1 = watch(
+    ctx,
+    w,
+    (wire) => send(JSON.stringify({ type: 'data', data: wire })),
+    () => send(JSON.stringify({ type: 'ping' })),
+    release,
+  );
+  socket.on('close', w1.stop);
+  if (socket.readyState !== socket.OPEN) w1.stop();
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getTemplateByID, getTemplateByIDForShare } from '../../db/queries/templates.js';
@@ -12,13 +12,14 @@ import type { CreateWorkspaceRequest } from '../../sdk/types/workspaces.js';
 import { authz, type Subject } from '../authz.js';
 import { readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion } from '../builds/createBuild.js';
-import { assembleWorkspace, renderBuilds, renderWorkspaces } from '../builds/render.js';
+import { assembleWorkspace, daemonsSeenSince, renderBuilds, renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 
 import { ApiError, errors } from '../http/errors.js';
+import { pageSize } from '../http/pagination.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
-import { errorResponses, obj, params, responseSchema, str, time, uuidParams } from '../schemas/common.js';
-import { createWorkspaceBody, workspaceSchema, workspacesResponseSchema } from '../schemas/workspaces.js';
+import { errorResponses, params, responseSchema, str, uuidParams } from '../schemas/common.js';
+import { createWorkspaceBody, extendWorkspaceBody, updateWorkspaceTTLBody, workspaceSchema, workspacesResponseSchema } from '../schemas/workspaces.js';
 
 import { resolveOrganizationParam } from './organizations.js';
 import { resolveUserParam } from './userParam.js';
@@ -35,11 +36,11 @@ function validateTTL(ttl: number | null | undefined): void {
   if (ttl > MAX_TTL_MS) throw errors.badRequest('Invalid Workspace Time to Shutdown.', undefined, [{ field: 'ttl_ms', detail: 'time until shutdown must be less than 7 days' }]);
 }
 
-function parseDeletedFlag(raw: unknown): boolean {
+function parseDeletedFlag(raw: unknown, field: string): boolean {
   if (raw === undefined || raw === '') return false;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  throw errors.badRequest('Invalid query parameters.', undefined, [{ field: 'deleted', detail: 'Must be a valid boolean' }]);
+  throw errors.badRequest('Invalid query parameters.', undefined, [{ field, detail: 'Must be a valid boolean' }]);
 }
 
 /** `owner:me template:dev name:foo status:running` plus free text (a name match), as Coder's search box. */
@@ -70,57 +71,71 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
   const auth = requireAuth(ctx);
   const publish = (id: string) => ctx.pubsub.publish(workspaceChannel(id)).catch(() => {});
 
+  type CreateRequest = FastifyRequest<{ Params: { user: string }; Body: CreateWorkspaceRequest }>;
+  /** Creates a workspace and its first build; `orgId` undefined means "the template's organization". */
+  const createWorkspace = async (req: CreateRequest, reply: FastifyReply, orgId: string | undefined) => {
+    const s = subjectOf(req);
+    const owner = await resolveUserParam(ctx.pool, s, req.params.user);
+    if (!authz.canCreateWorkspaceFor(s, owner.id)) throw errors.forbidden();
+    const body = req.body;
+    if (!NAME_RE.test(body.name) || body.name.length > 32) {
+      throw errors.validation([{ field: 'name', detail: `Validation failed for tag "workspace_name" with value: "${body.name}"` }]);
+    }
+    const template = await getTemplateByID(ctx.pool, body.template_id);
+    if (!template || template.deleted || (orgId !== undefined && template.organization_id !== orgId)) {
+      throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
+    }
+    validateTTL(body.ttl_ms);
+    const version = await loadBuildTemplateVersion(ctx.pool, body.template_version_id ?? template.active_version_id);
+    if (version.template_id !== template.id) {
+      throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
+    }
+    const importTags = await checkImportSucceeded(ctx.pool, version);
+    const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
+    const taken = () =>
+      errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
+    if (existing) throw taken();
+    const ttl = body.ttl_ms ?? (template.default_ttl_ms > 0 ? template.default_ttl_ms : null);
+    let workspace: WorkspaceRow;
+    try {
+      workspace = await inTx(ctx.pool, async (tx) => {
+        const locked = await getTemplateByIDForShare(tx, template.id);
+        if (!locked || locked.deleted) {
+          throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
+        }
+        const w = await insertWorkspace(tx, {
+          id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: template.organization_id, templateId: template.id,
+          name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
+        });
+        await insertBuild(ctx, tx, {
+          workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
+          parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
+        });
+        return w;
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw taken();
+      throw e;
+    }
+    void publish(workspace.id);
+    return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
+  };
+  const createSchema = (p: Record<string, typeof str>) => ({ tags, params: params(p), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } });
+
   app.post<{ Params: { organization: string; user: string }; Body: CreateWorkspaceRequest }>(
     '/api/v2/organizations/:organization/members/:user/workspaces',
-    { onRequest: auth, schema: { tags, params: params({ organization: str, user: str }), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } } },
+    { onRequest: auth, schema: createSchema({ organization: str, user: str }) },
     async (req, reply) => {
-      const s = subjectOf(req);
-      const org = await resolveOrganizationParam(ctx.pool, s, req.params.organization);
-      const owner = await resolveUserParam(ctx.pool, s, req.params.user);
-      if (!authz.canCreateWorkspaceFor(s, owner.id)) throw errors.forbidden();
-      const body = req.body;
-      if (!NAME_RE.test(body.name) || body.name.length > 32) {
-        throw errors.validation([{ field: 'name', detail: `Validation failed for tag "workspace_name" with value: "${body.name}"` }]);
-      }
-      const template = await getTemplateByID(ctx.pool, body.template_id);
-      if (!template || template.deleted || template.organization_id !== org.id) {
-        throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
-      }
-      validateTTL(body.ttl_ms);
-      const version = await loadBuildTemplateVersion(ctx.pool, body.template_version_id ?? template.active_version_id);
-      if (version.template_id !== template.id) {
-        throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
-      }
-      const importJob = await checkImportSucceeded(ctx.pool, version);
-      const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
-      const taken = () =>
-        errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
-      if (existing) throw taken();
-      const ttl = body.ttl_ms ?? (template.default_ttl_ms > 0 ? template.default_ttl_ms : null);
-      let workspace: WorkspaceRow;
-      try {
-        workspace = await inTx(ctx.pool, async (tx) => {
-          const locked = await getTemplateByIDForShare(tx, template.id);
-          if (!locked || locked.deleted) {
-            throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
-          }
-          const w = await insertWorkspace(tx, {
-            id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: org.id, templateId: template.id,
-            name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
-          });
-          await insertBuild(ctx, tx, {
-            workspace: w, template, version, importJob, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
-            parameterValues: body.parameter_values ?? [], buildNumber: 1,
-          });
-          return w;
-        });
-      } catch (e) {
-        if (isUniqueViolation(e)) throw taken();
-        throw e;
-      }
-      void publish(workspace.id);
-      return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
+      const org = await resolveOrganizationParam(ctx.pool, subjectOf(req), req.params.organization);
+      return createWorkspace(req, reply, org.id);
     },
+  );
+
+  // Current Coder's route: the organization is the template's.
+  app.post<{ Params: { user: string }; Body: CreateWorkspaceRequest }>(
+    '/api/v2/users/:user/workspaces',
+    { onRequest: auth, schema: createSchema({ user: str }) },
+    async (req, reply) => createWorkspace(req, reply, undefined),
   );
 
   app.get<{ Querystring: { q?: string; owner?: string; name?: string; limit?: string; offset?: string } }>(
@@ -133,21 +148,25 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       const seesAll = authz.canReadWorkspace(s, { owner_id: '' });
       const ownerIds = seesAll ? f.ownerIds : (f.ownerIds ?? [s.userId]).filter((id) => id === s.userId);
       const offset = Math.max(0, Number(req.query.offset) || 0);
-      const limit = Math.max(0, Number(req.query.limit) || 0);
+      const limit = pageSize(Number(req.query.limit) || 0);
       if (ownerIds?.length === 0) return { workspaces: [], count: 0 };
       // One statement: filtered (status included), counted and paged in SQL; only the page is rendered.
-      const list = await listWorkspaceViews(ctx.pool, { ownerIds, ownerUsername: f.ownerUsername, templateNames: f.templateNames, name: f.name, status: f.status, offset, limit });
+      const list = await listWorkspaceViews(ctx.pool, {
+        ownerIds, ownerUsername: f.ownerUsername, templateNames: f.templateNames, name: f.name, status: f.status, offset, limit,
+        seenSince: daemonsSeenSince(ctx),
+      });
       return { workspaces: list.workspaces.map((v) => assembleWorkspace(ctx, v)), count: list.count };
     },
   );
 
-  app.get<{ Params: { workspace: string }; Querystring: { deleted?: string } }>(
+  app.get<{ Params: { workspace: string }; Querystring: { deleted?: string; include_deleted?: string } }>(
     '/api/v2/workspaces/:workspace',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: workspaceSchema, ...errorResponses } } },
     async (req) => {
-      const showDeleted = parseDeletedFlag(req.query.deleted);
+      // `include_deleted` is what codersdk's DeletedWorkspace() sends in both eras; `deleted` is December 2022's name.
+      const showDeleted = parseDeletedFlag(req.query.deleted, 'deleted') || parseDeletedFlag(req.query.include_deleted, 'include_deleted');
       // One statement: the workspace, its template and latest build; readability is decided on the row it brought.
-      const [view] = await getWorkspaceViewsByIDs(ctx.pool, [req.params.workspace]);
+      const [view] = await getWorkspaceViewsByIDs(ctx.pool, [req.params.workspace], daemonsSeenSince(ctx));
       if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
       const w = view.workspace;
       if (w.deleted && !showDeleted) {
@@ -172,7 +191,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.put<{ Params: { workspace: string }; Body: { ttl_ms: number | null } }>(
     '/api/v2/workspaces/:workspace/ttl',
-    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: obj({ ttl_ms: { type: ['integer', 'null'] } }, []), response: { ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: updateWorkspaceTTLBody, response: { ...errorResponses } } },
     async (req, reply) => {
       const s = subjectOf(req);
       const w = await readableWorkspace(ctx, s, req.params.workspace);
@@ -186,7 +205,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.put<{ Params: { workspace: string }; Body: { deadline: string } }>(
     '/api/v2/workspaces/:workspace/extend',
-    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: obj({ deadline: time }, ['deadline']), response: { 200: responseSchema, ...errorResponses } } },
+    { onRequest: auth, schema: { tags, params: uuidParams('workspace'), body: extendWorkspaceBody, response: { 200: responseSchema, ...errorResponses } } },
     async (req) => {
       const s = subjectOf(req);
       const w = await readableWorkspace(ctx, s, req.params.workspace);

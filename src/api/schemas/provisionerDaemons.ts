@@ -1,15 +1,7 @@
-import { arr, obj, str, stringMap, time, uuid } from './common.js';
-
-export const provisionerDaemonSchema = obj(
-  {
-    id: uuid,
-    created_at: time,
-    updated_at: time,
-    last_seen_at: time,
-    name: str,
-    provisioners: arr(str),
-    tags: stringMap,
-    current_job_id: uuid,
-  },
-  ['id', 'created_at', 'name', 'provisioners', 'tags'],
-);
+// The shapes are defined once in the SDK; these names are what routes import.
+export { ProvisionerDaemon as provisionerDaemonSchema } from '../../sdk/types/provisionerDaemons.js';
+export {
+  CreateProvisionerKeyRequest as createProvisionerKeyBody,
+  ProvisionerKey as provisionerKeySchema,
+  Replica as replicaSchema,
+} from '../../sdk/types/provisionerKeys.js';

@@ -1,5 +1,4 @@
-import { Agent } from '../../agent/agent.js';
-import { coerceError } from '../../lib/errors.js';
+import { agentEnv, runAgentUntilSignal } from '../../agent/process.js';
 import { createLogger, type LogLevel } from '../../lib/logger.js';
 import { parseCommand, type CommandSpec } from '../command.js';
 import { UsageError } from '../flags.js';
@@ -13,37 +12,22 @@ export const spec: CommandSpec = {
     'Connects to the server with the agent token, runs the startup script, streams its output as startup logs, reports',
     'lifecycle and app health. SIGTERM runs the shutdown script, reports "off" and exits.',
     'Reads KILN_AGENT_URL (the server) and KILN_AGENT_TOKEN (the agent token); logs JSON lines to stderr',
-    '(KILN_AGENT_LOG_LEVEL, default info).',
+    '(KILN_AGENT_LOG_LEVEL, default info). With --agent-socket (KILN_AGENT_SOCKET) every request goes through that unix',
+    'socket instead of the URL\'s host: a sandboxed workspace reaches the server only that way.',
   ].join('\n'),
   examples: [{ text: 'Run an agent by hand', command: 'KILN_AGENT_URL=http://127.0.0.1:3000 KILN_AGENT_TOKEN=<uuid> kiln agent' }],
-  flags: [],
+  flags: [{ name: 'agent-socket', type: 'string', env: true, placeholder: 'path', description: 'Reach the server through this unix socket (the URL then only names paths)' }],
   args: { min: 0, max: 0 },
 };
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseCommand(io, argv, spec);
   if (!parsed) return 0;
-  const url = process.env.KILN_AGENT_URL;
-  const token = process.env.KILN_AGENT_TOKEN;
-  if (!url) throw new UsageError('KILN_AGENT_URL must name the server (e.g. http://127.0.0.1:3000)');
-  if (!token) throw new UsageError('KILN_AGENT_TOKEN must hold the agent token');
+  const socketPath = parsed.flags['agent-socket'] ? String(parsed.flags['agent-socket']) : undefined;
+  const { url, token } = agentEnv(process.env);
+  if (!url) throw new UsageError('KILN_AGENT_URL (or CODER_AGENT_URL) must name the server (e.g. http://127.0.0.1:3000)');
+  if (!token) throw new UsageError('KILN_AGENT_TOKEN (or CODER_AGENT_TOKEN) must hold the agent token');
   const logger = createLogger((process.env.KILN_AGENT_LOG_LEVEL as LogLevel | undefined) ?? 'info', process.stderr);
-  const agent = new Agent({ url, token, version: kilnVersion(), logger });
-  const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal: sig }, 'shutting down');
-      agent.shutdown().then(resolve, (e: unknown) => {
-        logger.error({ err: coerceError(e).message }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
-  void agent.start().catch((e: unknown) => logger.error({ err: coerceError(e).message }, 'startup failed'));
-  await stopped;
+  await runAgentUntilSignal({ url, token, socketPath, version: kilnVersion(), logger });
   return 0;
 }

@@ -21,6 +21,12 @@ export const serverFlags: FlagSpec[] = [
   { name: 'max-file-size', type: 'number', env: true, default: 10 * 1024 * 1024, placeholder: 'bytes', description: 'Largest template archive POST /files accepts' },
   { name: 'job-hang-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A running job without a heartbeat for this long is failed' },
   { name: 'job-pending-timeout', type: 'string', env: true, default: '30m', placeholder: 'duration', description: 'A job no daemon took for this long is failed' },
+  { name: 'local-unsandboxed', type: 'boolean', env: true, description: 'DEVELOPMENT ONLY: run local workspaces without a sandbox, with this server\'s full access to the machine (every build warns)' },
+  { name: 'wildcard-access-url', type: 'string', env: true, placeholder: 'host', description: 'Apps are served on <app>--<agent>--<workspace>--<owner>.<host> (default: *.apps.localhost:<port of --address>)' },
+  { name: 'enable-path-apps', type: 'boolean', env: true, description: "Also serve apps at /@<owner>/<workspace>.<agent>/apps/<app>/ on the dashboard's origin (single-user setups only)" },
+  { name: 'terraform-path', type: 'string', env: true, placeholder: 'path', description: 'The terraform binary (1.3+) for the terraform provisioner (default: terraform on PATH; off when none is found)' },
+  { name: 'terraform-registry-provider', type: 'boolean', env: true, description: 'Templates get coder/coder from the Terraform registry instead of kiln\'s built-in provider (needs network)' },
+  { name: 'provisioner-daemon-psk', type: 'string', env: true, placeholder: 'secret', description: 'A pre-shared key external provisioner daemons may authenticate with (default: none; use provisioner keys)' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -28,7 +34,8 @@ export const serverFlags: FlagSpec[] = [
 const HELP = `Usage: kiln server [flags]
 
 Runs the API, the dashboard and the built-in provisioner daemons. Without --postgres-url an embedded PostgreSQL
-runs in <data-dir>/postgres, bound to 127.0.0.1, started and stopped with the server.
+runs in <data-dir>/postgres, on a unix socket only the server can reach (no TCP), started and stopped with the server
+and restarted should it die.
 
 Examples:
   kiln server
@@ -53,13 +60,19 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be trace, debug, info, warn or error`);
   const daemons = Number(flags['provisioner-daemons']);
   if (!Number.isInteger(daemons) || daemons < 0) throw new UsageError('--provisioner-daemons must be a whole number ≥ 0');
+  // Zero would mean "fail every job at once" (hang timeout) or "sessions that expire as they are made": refused.
   const duration = (name: string) => {
+    let ms: number;
     try {
-      return parseDuration(String(flags[name]));
+      ms = parseDuration(String(flags[name]));
     } catch (e) {
       throw new UsageError(`--${name}: ${(e as Error).message}`);
     }
+    if (ms <= 0) throw new UsageError(`--${name} must be longer than zero`);
+    return ms;
   };
+  const maxFileBytes = Number(flags['max-file-size']);
+  if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new UsageError('--max-file-size must be a whole number of bytes > 0');
   return {
     address: String(flags.address),
     accessUrl: flags['access-url'] ? String(flags['access-url']) : undefined,
@@ -68,18 +81,34 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     provisionerDaemons: daemons,
     logLevel: level as LogLevel,
     sessionDurationMs: duration('session-duration'),
-    maxFileBytes: Number(flags['max-file-size']),
+    maxFileBytes,
     jobHangTimeoutMs: duration('job-hang-timeout'),
     jobPendingTimeoutMs: duration('job-pending-timeout'),
     version: kilnVersion(),
     dev: flags.dev === true,
+    localUnsandboxed: flags['local-unsandboxed'] === true,
+    wildcardAccessUrl: wildcard(flags['wildcard-access-url']),
+    enablePathApps: flags['enable-path-apps'] === true,
+    terraformPath: flags['terraform-path'] ? String(flags['terraform-path']) : undefined,
+    terraformRegistryProvider: flags['terraform-registry-provider'] === true,
+    provisionerDaemonPsk: flags['provisioner-daemon-psk'] ? String(flags['provisioner-daemon-psk']) : undefined,
   };
+}
+
+/** `*.apps.example.com` (a scheme is tolerated and dropped): apps need a wildcard DNS name pointing at kiln. */
+function wildcard(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const host = String(v).replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  if (!/^\*\.[a-z0-9.-]+(:\d+)?$/i.test(host)) throw new UsageError('--wildcard-access-url must look like *.apps.example.com (optionally with :port)');
+  return host;
 }
 
 /** In-flight requests get this long to finish after a signal; then open streams are cut. A second signal skips it. */
 const DRAIN_TIMEOUT_MS = 10_000;
 /** Stopping daemons, the pool and PostgreSQL gets this long before PostgreSQL is stopped directly. */
 const STOP_TIMEOUT_MS = 30_000;
+/** The hard bound on a shutdown after SIGTERM/SIGINT: drain, stop, stopping PostgreSQL, and a margin. */
+export const SHUTDOWN_DEADLINE_MS = DRAIN_TIMEOUT_MS + STOP_TIMEOUT_MS + 10_000;
 
 export async function run(argv: string[]): Promise<number> {
   const cfg = serverConfigFromArgs(argv);
@@ -102,11 +131,25 @@ export async function run(argv: string[]): Promise<number> {
   process.on('unhandledRejection', crash);
   try {
     const started = Date.now();
-    server = await startServer(cfg, logger);
+    if (cfg.localUnsandboxed) logger.warn('--local-unsandboxed: local workspaces run WITHOUT a sandbox, with this server\'s full access to the machine; for development only');
+    server = await startServer(
+      {
+        ...cfg,
+        onPostgresFatal: (err) => {
+          // Without its database the server can only answer errors: exit, so a supervisor restarts it.
+          logger.fatal({ err: err.message }, 'the embedded PostgreSQL is gone and could not be restarted: exiting');
+          console.error(`kiln: ${err.message}`);
+          process.exit(1);
+        },
+      },
+      logger,
+    );
     const inflight = trackRequests(server.api.app.server);
     if (!signals.received) {
       const url = server.api.ctx.options.accessUrl;
       console.log(`kiln ${kilnVersion()} listening on ${server.url} (access URL ${url}), ready in ${Date.now() - started} ms`);
+      const tf = server.terraform;
+      console.log(tf.ok ? `terraform: on (${tf.version}, ${tf.path})` : `terraform: off (${tf.reason}; templates with provisioner "terraform" will wait for an external daemon)`);
       console.log(`data: ${cfg.postgresUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${path.join(cfg.dataDir, 'postgres')}`}`);
       if (cfg.dev) await (await import('./serverDev.js')).setupDevEnvironment(server.url, logger);
       else if (!(await server.hasUsers())) {
@@ -117,13 +160,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     const signal = await signals.first;
     logger.info({ signal }, 'shutting down: draining requests, then stopping PostgreSQL');
+    // Whatever hangs (a database that does not answer, a stuck provisioner), the process ends within this bound.
+    setTimeout(() => {
+      logger.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     // Stop accepting connections (idle keep-alive ones close now), let requests in flight finish, then close the rest.
     server.api.app.server.close();
     await Promise.race([inflight.idle(), delay(DRAIN_TIMEOUT_MS), signals.second]);
     const stopped = await Promise.race([server.close().then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!stopped) {
       logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'shutdown timed out: stopping PostgreSQL directly');
-      await server.api.postgres?.stop();
+      await Promise.race([server.api.postgres?.stop(), delay(5_000)]);
+      setTimeout(() => process.exit(1), 1_000).unref();
       return 1;
     }
     console.log('kiln stopped');

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { isSdkError } from '../../sdk/errors.js';
@@ -9,6 +9,7 @@ import { CliError } from '../errors.js';
 import { println, type CliIO } from '../io.js';
 import { watchJob } from '../jobStream.js';
 import { findOrganization } from '../lookup.js';
+import { warnIfNoProvisioner } from '../noProvisioner.js';
 import { formatBytes } from '../output.js';
 import { connect } from '../session.js';
 
@@ -52,14 +53,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const tar = await tarDirectory(dir);
   println(io.stdout, `Uploading ${path.relative(io.cwd, dir) || '.'} (${formatBytes(tar.length)})`);
   const { hash } = await client.upload(tar);
+  const provisioner = ((flags.provisioner as string) || (await detectProvisioner(dir))) as ProvisionerType;
   const version = await client.createTemplateVersion(org.id, {
     storage_method: 'file',
     file_id: hash,
-    provisioner: ((flags.provisioner as string) || (await detectProvisioner(dir))) as ProvisionerType,
+    provisioner,
     template_id: existing?.id,
     name: stringFlag(flags, 'name'),
   });
   const what = `the import of version ${version.name}`;
+  warnIfNoProvisioner(io.stderr, provisioner, version.matched_provisioners, what);
   const job = await watchJob(io, {
     job: version.job,
     follow: (after, signal) => client.followTemplateVersionLogs(version.id, { after, signal }),
@@ -83,7 +86,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-/** kiln.json is the local provisioner's template file; without one, the echo provisioner (echo.json) is meant. */
+/** kiln.json is the local provisioner's template file, *.tf files make a Terraform template; otherwise echo is meant. */
 async function detectProvisioner(dir: string): Promise<ProvisionerType> {
-  return (await stat(path.join(dir, 'kiln.json')).catch(() => undefined))?.isFile() ? 'local' : 'echo';
+  if ((await stat(path.join(dir, 'kiln.json')).catch(() => undefined))?.isFile()) return 'local';
+  if ((await readdir(dir).catch(() => [] as string[])).some((f) => f.endsWith('.tf'))) return 'terraform';
+  return 'echo';
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../pool.js';
+import { IDEMPOTENT, type Queryable } from '../pool.js';
 
 export interface ApiKeyRow {
   id: string;
@@ -47,9 +47,18 @@ export async function insertApiKey(db: Queryable, p: InsertApiKeyParams): Promis
 }
 
 export async function updateApiKeyLastUsed(db: Queryable, id: string, now: Date): Promise<void> {
-  await db.query('UPDATE api_keys SET last_used = $2, updated_at = $2 WHERE id = $1', [id, now]);
+  await db.query(`${IDEMPOTENT} UPDATE api_keys SET last_used = $2, updated_at = $2 WHERE id = $1`, [id, now]);
 }
 
 export async function deleteApiKey(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM api_keys WHERE id = $1', [id]);
+}
+
+/** Deletes keys that expired before `before`, at most `limit` per call (so one pass never holds long locks). */
+export async function deleteExpiredApiKeys(db: Queryable, before: Date, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    'DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)',
+    [before, limit],
+  );
+  return rowCount ?? 0;
 }

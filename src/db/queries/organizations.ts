@@ -33,6 +33,12 @@ export async function getOrganizationByID(db: Queryable, id: string): Promise<Or
   return rows[0];
 }
 
+export async function getOrganizationsByIDs(db: Queryable, ids: string[]): Promise<OrganizationRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<OrganizationRow>('SELECT * FROM organizations WHERE id = ANY($1::uuid[])', [ids]);
+  return rows;
+}
+
 export async function getOrganizationByName(db: Queryable, name: string): Promise<OrganizationRow | undefined> {
   const { rows } = await db.query<OrganizationRow>('SELECT * FROM organizations WHERE lower(name) = lower($1)', [name]);
   return rows[0];

@@ -53,11 +53,12 @@ export interface ImportJobTarget {
   template_version_name: string;
   template_id: string | null;
   template_name: string | null;
+  import_job_id: string;
 }
 
 export async function getImportJobTarget(db: Queryable, templateVersionId: string): Promise<ImportJobTarget | undefined> {
   const { rows } = await db.query<ImportJobTarget>(
-    `SELECT v.id AS template_version_id, v.name AS template_version_name, t.id AS template_id, t.name AS template_name
+    `SELECT v.id AS template_version_id, v.name AS template_version_name, t.id AS template_id, t.name AS template_name, v.job_id AS import_job_id
      FROM template_versions v LEFT JOIN templates t ON t.id = v.template_id
      WHERE v.id = $1`,
     [templateVersionId],

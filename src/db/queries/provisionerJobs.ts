@@ -21,8 +21,10 @@ export interface ProvisionerJobRow {
   tags: Record<string, string>;
   logs_length: number;
   logs_overflowed: boolean;
-  /** The id of the job's newest log line, 0 before the first (kept by a trigger, migration 000071). */
+  /** The id of the job's newest log line, 0 before the first (kept by a trigger, migration 000091). */
   last_log_id: number;
+  /** The highest daemon-assigned log sequence number stored (0: none): a re-sent batch is recognised by it. */
+  log_seq?: number;
 }
 
 /**
@@ -31,11 +33,18 @@ export interface ProvisionerJobRow {
  */
 export interface WorkspaceBuildJobInput {
   workspace_build_id: string;
-  dry_run: false;
+  /** Plan only: the build reports what it would create and keeps the state it started from. */
+  dry_run: boolean;
   orphan?: boolean;
 }
 export interface TemplateVersionImportJobInput {
   template_version_id: string;
+}
+/** A template version dry run: the workspace it pretends to build, and its legacy parameter values. */
+export interface TemplateVersionDryRunJobInput {
+  template_version_id: string;
+  workspace_name: string;
+  parameter_values: { name: string; value: string; destination_scheme: 'environment_variable' | 'provisioner_variable' }[];
 }
 
 export interface InsertProvisionerJobParams {
@@ -45,7 +54,7 @@ export interface InsertProvisionerJobParams {
   initiatorId: string;
   provisioner: string;
   type: ProvisionerJobType;
-  input: WorkspaceBuildJobInput | TemplateVersionImportJobInput | Record<string, unknown>;
+  input: WorkspaceBuildJobInput | TemplateVersionImportJobInput | TemplateVersionDryRunJobInput | Record<string, unknown>;
   fileId: string;
   tags: Record<string, string>;
 }
@@ -112,6 +121,15 @@ export interface ProvisionerJobLogRow {
  * A job's log lines with `after < id < before` (each bound optional), ascending. AND semantics, not Coder's OR
  * (deviation 6). `limit` bounds one page of a follower's catch-up.
  */
+/** The daemon's stage-marker lines of a job (source `provisioner_daemon`, empty output), oldest first: where each stage began. */
+export async function getJobStageMarkers(db: Queryable, jobId: string): Promise<{ created_at: Date; stage: string }[]> {
+  const { rows } = await db.query<{ created_at: Date; stage: string }>(
+    `SELECT created_at, stage FROM provisioner_job_logs WHERE job_id = $1 AND source = 'provisioner_daemon' AND output = '' ORDER BY id`,
+    [jobId],
+  );
+  return rows;
+}
+
 export async function getProvisionerJobLogs(
   db: Queryable,
   jobId: string,
@@ -149,6 +167,8 @@ export interface AcquireJobParams {
   workerId: string;
   provisioners: string[];
   tags: Record<string, string>;
+  /** An external daemon serves one organization; a built-in one (null) serves all. */
+  organizationId?: string | null;
 }
 
 /**
@@ -169,6 +189,7 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
          SELECT id FROM provisioner_jobs
          WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
            AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
+           AND ($6::uuid IS NULL OR organization_id = $6)
          ORDER BY created_at
          FOR UPDATE SKIP LOCKED
          LIMIT 1
@@ -179,7 +200,7 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
        JOIN workspace_builds b ON b.id = (a.input->>'workspace_build_id')::uuid
        WHERE a.type = 'workspace_build')
      SELECT acquired.* FROM acquired WHERE (SELECT count(*) FROM note) >= 0`,
-    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix],
+    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix, p.organizationId ?? null],
   });
   return rows[0];
 }
@@ -196,8 +217,18 @@ export async function touchProvisionerJob(db: Queryable, id: string, workerId: s
   return rows[0];
 }
 
-export async function updateProvisionerJobLogUsage(db: Queryable, p: { id: string; now: Date; logsLength: number; logsOverflowed: boolean }): Promise<void> {
-  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4 WHERE id = $1', [p.id, p.now, p.logsLength, p.logsOverflowed]);
+/** A job's log budget and heartbeat after a batch; `logSeq` raises `log_seq` (see ProvisionerJobRow), 0 leaves it. */
+export interface JobLogUsage {
+  now: Date;
+  logsLength: number;
+  logsOverflowed: boolean;
+  logSeq: number;
+}
+
+export async function updateProvisionerJobLogUsage(db: Queryable, id: string, p: JobLogUsage): Promise<void> {
+  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4, log_seq = GREATEST(log_seq, $5) WHERE id = $1', [
+    id, p.now, p.logsLength, p.logsOverflowed, p.logSeq,
+  ]);
 }
 
 /** Marks a job finished: `error` NULL means success. A job the reaper fails before any daemon took it is also started. */
@@ -232,6 +263,50 @@ export async function getStalePendingProvisionerJobs(db: Queryable, createdBefor
     `SELECT * FROM provisioner_jobs WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL AND created_at < $1
      ORDER BY created_at LIMIT $2`,
     [createdBefore, limit],
+  );
+  return rows;
+}
+
+/** Puts a job this worker took back in the queue (it could not be handed over: the daemon's connection was gone). */
+export async function releaseProvisionerJob(db: Queryable, id: string, workerId: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL
+     WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL AND log_seq = 0 AND logs_length = 0`,
+    [id, workerId],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Is `fileId` the archive of a job this worker is running? A daemon may fetch only those files. */
+export async function workerRunsJobWithFile(db: Queryable, workerId: string, fileId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM provisioner_jobs WHERE worker_id = $1 AND file_id = $2 AND completed_at IS NULL LIMIT 1', [workerId, fileId]);
+  return rows.length > 0;
+}
+
+export interface JobNamesRow {
+  id: string;
+  template_version_name: string | null;
+  template_id: string | null;
+  template_name: string | null;
+  template_display_name: string | null;
+  template_icon: string | null;
+  workspace_id: string | null;
+  workspace_name: string | null;
+}
+
+/** The names a job's `metadata` shows (its version, template and workspace), for any kind of job, in one statement. */
+export async function getJobNames(db: Queryable, jobIds: string[]): Promise<JobNamesRow[]> {
+  if (jobIds.length === 0) return [];
+  const { rows } = await db.query<JobNamesRow>(
+    `SELECT j.id, v.name AS template_version_name, t.id AS template_id, t.name AS template_name, t.display_name AS template_display_name,
+            t.icon AS template_icon, w.id AS workspace_id, w.name AS workspace_name
+     FROM provisioner_jobs j
+     LEFT JOIN workspace_builds b ON b.job_id = j.id
+     LEFT JOIN workspaces w ON w.id = b.workspace_id
+     LEFT JOIN template_versions v ON v.id = COALESCE(b.template_version_id, (j.input->>'template_version_id')::uuid)
+     LEFT JOIN templates t ON t.id = v.template_id
+     WHERE j.id = ANY($1::uuid[])`,
+    [jobIds],
   );
   return rows;
 }

@@ -189,3 +189,29 @@ export async function getTemplateBuildTimeStats(db: Queryable, templateIds: stri
   );
   return rows.map((r) => ({ ...r, p50_ms: Math.round(Number(r.p50_ms)), p95_ms: Math.round(Number(r.p95_ms)) }));
 }
+
+// --- Lookups of later Coder's template routes.
+
+/** Live templates of the given organizations (every organization when `organizationIds` is undefined), by name. */
+export async function getTemplatesInOrganizations(db: Queryable, organizationIds: string[] | undefined): Promise<TemplateRow[]> {
+  const { rows } = await db.query<TemplateRow>(
+    'SELECT * FROM templates WHERE NOT deleted AND ($1::uuid[] IS NULL OR organization_id = ANY($1::uuid[])) ORDER BY lower(name), id',
+    [organizationIds ?? null],
+  );
+  return rows;
+}
+
+/** A version of a template by its name (names are unique within a template). */
+export async function getTemplateVersionByTemplateAndName(db: Queryable, templateId: string, name: string): Promise<TemplateVersionRow | undefined> {
+  const { rows } = await db.query<TemplateVersionRow>('SELECT * FROM template_versions WHERE template_id = $1 AND name = $2', [templateId, name]);
+  return rows[0];
+}
+
+/** The version of the same template created just before `v` (Coder's "previous" version). */
+export async function getPreviousTemplateVersion(db: Queryable, v: TemplateVersionRow): Promise<TemplateVersionRow | undefined> {
+  const { rows } = await db.query<TemplateVersionRow>(
+    `SELECT * FROM template_versions WHERE template_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [v.template_id, v.created_at, v.id],
+  );
+  return rows[0];
+}

@@ -1,4 +1,4 @@
-import type { Queryable } from '../pool.js';
+import { IDEMPOTENT, type Queryable } from '../pool.js';
 
 export interface UserRow {
   id: string;
@@ -59,7 +59,7 @@ export async function insertUser(db: Queryable, p: InsertUserParams): Promise<Us
 }
 
 export async function updateUserLastSeen(db: Queryable, id: string, now: Date): Promise<void> {
-  await db.query('UPDATE users SET last_seen_at = $2 WHERE id = $1', [id, now]);
+  await db.query(`${IDEMPOTENT} UPDATE users SET last_seen_at = $2 WHERE id = $1`, [id, now]);
 }
 
 export async function softDeleteUser(db: Queryable, id: string, now: Date): Promise<void> {

@@ -32,6 +32,11 @@ export async function getWorkspaceBuildsByIDs(db: Queryable, ids: string[]): Pro
   return rows;
 }
 
+/** Replaces a build's provisioner state (`PUT /workspacebuilds/{id}/state`). */
+export async function updateWorkspaceBuildState(db: Queryable, id: string, state: Buffer, now: Date): Promise<void> {
+  await db.query('UPDATE workspace_builds SET provisioner_state = $2, updated_at = $3 WHERE id = $1', [id, state, now]);
+}
+
 export async function getWorkspaceBuildState(db: Queryable, id: string): Promise<Buffer | null> {
   const { rows } = await db.query<{ provisioner_state: Buffer | null }>('SELECT provisioner_state FROM workspace_builds WHERE id = $1', [id]);
   return rows[0]?.provisioner_state ?? null;

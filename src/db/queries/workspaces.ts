@@ -85,16 +85,32 @@ export async function updateWorkspaceTTL(db: Queryable, id: string, ttlMs: numbe
   await db.query('UPDATE workspaces SET ttl_ms = $2, updated_at = $3 WHERE id = $1', [id, ttlMs, now]);
 }
 
-/** Legacy parameters at workspace scope: a value with the same name is replaced. */
-export async function upsertWorkspaceParameterValue(
+/** Renames a workspace; a name taken by another live workspace of the owner raises a unique violation. */
+export async function updateWorkspaceName(db: Queryable, id: string, name: string, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET name = $2, updated_at = $3 WHERE id = $1', [id, name, now]);
+}
+
+export async function updateWorkspaceAutostart(db: Queryable, id: string, schedule: string | null, now: Date): Promise<void> {
+  await db.query('UPDATE workspaces SET autostart_schedule = $2, updated_at = $3 WHERE id = $1', [id, schedule, now]);
+}
+
+/** Legacy parameters at workspace scope, written in one statement; a value with the same name is replaced. */
+export async function upsertWorkspaceParameterValues(
   db: Queryable,
-  p: { id: string; workspaceId: string; name: string; sourceScheme: string; sourceValue: string; destinationScheme: string; now: Date },
+  workspaceId: string,
+  now: Date,
+  values: readonly { id: string; name: string; sourceScheme: string; sourceValue: string; destinationScheme: string }[],
 ): Promise<void> {
+  // One row per name, the last one given winning (as one upsert per entry did): ON CONFLICT cannot touch a row twice.
+  const byName = new Map(values.map((v) => [v.name, v]));
+  if (byName.size === 0) return;
+  const rows = [...byName.values()];
   await db.query(
     `INSERT INTO parameter_values (id, created_at, updated_at, scope, scope_id, name, source_scheme, source_value, destination_scheme)
-     VALUES ($1, $2, $2, 'workspace', $3, $4, $5, $6, $7)
+     SELECT v.id, $1, $1, 'workspace', $2, v.name, v.source_scheme, v.source_value, v.destination_scheme
+     FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(id, name, source_scheme, source_value, destination_scheme)
      ON CONFLICT (scope, scope_id, name) DO UPDATE SET source_scheme = EXCLUDED.source_scheme, source_value = EXCLUDED.source_value,
        destination_scheme = EXCLUDED.destination_scheme, updated_at = EXCLUDED.updated_at`,
-    [p.id, p.now, p.workspaceId, p.name, p.sourceScheme, p.sourceValue, p.destinationScheme],
+    [now, workspaceId, rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.sourceScheme), rows.map((r) => r.sourceValue), rows.map((r) => r.destinationScheme)],
   );
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { sleep } from '../../lib/backoff.js';
+import { checkParameterDeclarations, checkVariableDeclarations, DeclarationError, type ParameterDeclaration, type VariableDeclaration } from '../../provisionersdk/parameters.js';
 import type { Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult } from '../../provisionersdk/provisioner.js';
 
 import { parseEchoScript } from './script.js';
@@ -23,8 +24,22 @@ export class EchoProvisioner implements Provisioner {
       return { resources: [], error: `echo.json is not valid JSON: ${(e as Error).message}` };
     }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { resources: [], error: 'echo.json must hold a JSON object' };
+    // An import reports the declared rich parameters and variables, whatever its script does.
+    const declared: Pick<ProvisionResult, 'parameters' | 'variables'> = {};
+    if (req.phase === 'import') {
+      try {
+        const d = doc as Record<string, unknown>;
+        checkParameterDeclarations(d.parameters, 'echo.json: parameters');
+        checkVariableDeclarations(d.variables);
+        if (d.parameters) declared.parameters = d.parameters as ParameterDeclaration[];
+        if (d.variables) declared.variables = d.variables as VariableDeclaration[];
+      } catch (e) {
+        if (e instanceof DeclarationError) return { resources: [], error: `echo.json: ${e.message.replace(/^echo\.json: /, '')}` };
+        throw e;
+      }
+    }
     const raw = (doc as Record<string, unknown>)[req.phase];
-    if (raw === undefined || raw === null) return { resources: [] };
+    if (raw === undefined || raw === null) return { resources: [], ...declared };
     let script;
     try {
       script = parseEchoScript(raw, req.phase);
@@ -36,7 +51,10 @@ export class EchoProvisioner implements Provisioner {
     const { signal } = ctx;
 
     if (script.echo_state) ctx.log('info', `state: ${new TextDecoder().decode(req.state)}`);
-    if (script.echo_parameters) for (const p of req.parameters) ctx.log('info', `param ${p.name}=${p.value}`);
+    if (script.echo_parameters) {
+      const all = [...req.parameters, ...(req.richParameters ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const p of all) ctx.log('info', `param ${p.name}=${p.value}`);
+    }
     for (const line of script.logs) {
       if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
       // Cancel is honoured between lines too, so a long scripted build stops promptly when asked.
@@ -50,6 +68,6 @@ export class EchoProvisioner implements Provisioner {
     if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
     if (signal.aborted) return canceled();
     if (script.error) return { resources: [], state, error: script.error };
-    return { resources: script.resources, state };
+    return { resources: script.resources, state, ...declared };
   }
 }

@@ -32,7 +32,33 @@ export async function isAlive(p: ProcessRef): Promise<boolean> {
   return !!s && s.start === p.start && s.state !== 'Z' && s.state !== 'X';
 }
 
+/**
+ * Whether `p` is a process this workspace started: alive with the recorded start time, launched with this workspace's
+ * id in its environment (set by the provisioner, not by the state), and in the workspace's cgroup when there is one.
+ * A pid from the build state alone never decides what is signalled: the state is user-writable (`kiln state push`).
+ */
+export async function belongsTo(p: ProcessRef, workspaceId: string, cgroupPids?: number[]): Promise<boolean> {
+  if (!Number.isInteger(p.pid) || p.pid <= 1 || typeof p.start !== 'string' || !(await isAlive(p))) return false;
+  if (cgroupPids && !cgroupPids.includes(p.pid)) return false;
+  try {
+    const env = (await readFile(`/proc/${p.pid}/environ`, 'utf8')).split('\0');
+    return env.includes(`KILN_WORKSPACE_ID=${workspaceId}`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs as root before the real command: writes its own pid into the workspace's cgroup (so everything it becomes and
+ * forks is counted and found), then execs. Passing the files through the environment keeps "$@" untouched.
+ */
+const CGROUP_ENTER = 'IFS=:; for f in $KILN_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset KILN_CGROUP_PROCS; exec "$@"';
+
 export interface LaunchOptions {
+  /** cgroup.procs files the process enters before it runs anything (root only). */
+  cgroupProcs?: string[];
+  /** Drop to this uid/gid (no supplementary groups, no capabilities) before exec (root only). */
+  runAs?: { uid: number; gid: number };
   command: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -50,9 +76,18 @@ export interface LaunchOptions {
 export async function launch(o: LaunchOptions): Promise<ProcessRef> {
   const out = openSync(o.logFile, 'a');
   try {
-    const child = spawn(o.command[0] as string, o.command.slice(1), {
+    let command = o.command;
+    if (o.runAs) {
+      command = ['setpriv', '--reuid', String(o.runAs.uid), '--regid', String(o.runAs.gid), '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--', ...command];
+    }
+    const env = { ...o.env };
+    if (o.cgroupProcs?.length) {
+      env.KILN_CGROUP_PROCS = o.cgroupProcs.join(':');
+      command = ['/bin/sh', '-c', CGROUP_ENTER, 'kiln-launch', ...command];
+    }
+    const child = spawn(command[0] as string, command.slice(1), {
       cwd: o.cwd,
-      env: o.env,
+      env,
       detached: true,
       stdio: ['ignore', out, out, o.infoFd ? 'pipe' : 'ignore'],
     });

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import { checkParameterDeclarations, DeclarationError, unsafeEnvName, type CheckedParameter } from '../../provisionersdk/parameters.js';
 import type { App } from '../../provisionersdk/provisioner.js';
+
+import { DEFAULT_LIMITS, type Limits } from './cgroups.js';
 
 /** One agent of a local workspace, as kiln.json declares it (docs/templates.md). */
 export interface LocalAgentSpec {
@@ -19,8 +22,41 @@ export interface LocalAgentSpec {
 export interface LocalTemplate {
   agents: LocalAgentSpec[];
   metadata: { key: string; value: string; sensitive?: boolean }[];
-  /** Legacy parameter name → environment variable every agent gets. */
+  /** Legacy parameter name → environment variable every agent gets (`parameters` as an object). */
   parameters: Record<string, string>;
+  /**
+   * Rich parameters (`parameters` as a list): each one's value is exported to every agent under the parameter's
+   * name, which must be a safe environment variable name (see unsafeEnvName).
+   */
+  richParameters: CheckedParameter[];
+  /** `none` (default): the workspace's own loopback only; `outbound`: a user-mode route out (slirp4netns). */
+  network: 'none' | 'outbound';
+  limits: Limits;
+}
+
+/** kiln.json `limits` keys and the field each sets, with what a value must be. */
+const LIMIT_KEYS: [key: string, field: keyof Limits, min: number][] = [
+  ['memory_mb', 'memoryMb', 64],
+  ['pids', 'pids', 16],
+  ['cpus', 'cpus', 0.01],
+  ['disk_mb', 'diskMb', 1],
+];
+
+function readLimits(v: unknown): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  if (v === undefined) return out;
+  if (!isObject(v)) throw new TemplateError('kiln.json: limits must be an object (memory_mb, pids, cpus, disk_mb)');
+  for (const k of Object.keys(v)) if (!LIMIT_KEYS.some(([key]) => key === k)) throw new TemplateError(`kiln.json: limits.${k} is not a known limit (memory_mb, pids, cpus, disk_mb)`);
+  for (const [key, field, min] of LIMIT_KEYS) {
+    const n = v[key];
+    if (n === undefined) continue;
+    const whole = field !== 'cpus';
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min || (whole && !Number.isInteger(n))) {
+      throw new TemplateError(`kiln.json: limits.${key} must be ${whole ? 'a whole number' : 'a number'} ≥ ${min}`);
+    }
+    out[field] = n;
+  }
+  return out;
 }
 
 export class TemplateError extends Error {}
@@ -75,7 +111,27 @@ export async function readLocalTemplate(dir: string): Promise<LocalTemplate> {
   if (!Array.isArray(metadata) || !metadata.every((m) => isObject(m) && typeof m.key === 'string' && typeof (m.value ?? '') === 'string')) {
     throw new TemplateError('kiln.json: metadata must be a list of {key, value}');
   }
-  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: stringMap(doc.parameters, 'parameters') };
+  const legacy = Array.isArray(doc.parameters) ? {} : stringMap(doc.parameters, 'parameters');
+  for (const envName of Object.values(legacy)) {
+    const why = unsafeEnvName(envName);
+    if (why) throw new TemplateError(`kiln.json: parameters: ${why}`);
+  }
+  let richParameters: CheckedParameter[] = [];
+  if (Array.isArray(doc.parameters)) {
+    try {
+      richParameters = checkParameterDeclarations(doc.parameters, 'kiln.json: parameters');
+    } catch (e) {
+      if (e instanceof DeclarationError) throw new TemplateError(e.message.startsWith('kiln.json') ? e.message : `kiln.json: ${e.message}`);
+      throw e;
+    }
+    for (const p of richParameters) {
+      const why = unsafeEnvName(p.name);
+      if (why) throw new TemplateError(`kiln.json: parameter ${why}`);
+    }
+  }
+  const network = doc.network ?? 'none';
+  if (network !== 'none' && network !== 'outbound') throw new TemplateError('kiln.json: network must be "none" or "outbound"');
+  return { agents: out, metadata: metadata as LocalTemplate['metadata'], parameters: legacy, richParameters, network, limits: readLimits(doc.limits) };
 }
 
 /** `${NAME}` is replaced from `vars`; an unknown name is left as written, so a typo shows up in the result. */

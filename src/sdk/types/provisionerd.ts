@@ -30,6 +30,8 @@ export interface ProvisionMetadata {
   workspace_owner_id: string;
   template_name: string;
   template_version: string;
+  template_id?: string;
+  workspace_build_id?: string;
 }
 
 export interface AcquiredWorkspaceBuild {
@@ -39,8 +41,14 @@ export interface AcquiredWorkspaceBuild {
   /** The build's provisioner state: the previous build's, copied when this build was created. */
   state: Uint8Array;
   parameter_values: ParameterValue[];
+  /** The build's rich parameter values: the full resolved set stored with the build. */
+  rich_parameter_values?: { name: string; value: string }[];
+  /** The template version's variable values (Terraform `variable`s). */
+  variable_values?: VariableValueWithSensitivity[];
   /** Delete without running the provisioner: resources are left in place. */
   orphan: boolean;
+  /** Plan only: report the resources the transition would leave; change nothing, keep the state. */
+  dry_run: boolean;
   metadata: ProvisionMetadata;
 }
 
@@ -48,10 +56,55 @@ export interface AcquiredTemplateImport {
   template_version_id: string;
   template_version_name: string;
   parameter_values: ParameterValue[];
-  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version'>;
+  /** The values the version was created with (`user_variable_values`, or the previous version's). */
+  variable_values?: VariableValueWithSensitivity[];
+  metadata: Pick<ProvisionMetadata, 'access_url' | 'template_name' | 'template_version' | 'template_id'>;
 }
 
-export type AcquiredJobType = 'workspace_build' | 'template_version_import';
+export interface VariableValueWithSensitivity {
+  name: string;
+  value: string;
+  sensitive: boolean;
+}
+
+/** A rich parameter as an import declares it (Coder's TemplateVersionParameter fields; absent default = required). */
+export interface DeclaredRichParameter {
+  name: string;
+  display_name?: string;
+  description?: string;
+  type?: string;
+  form_type?: string;
+  mutable?: boolean;
+  default_value?: string | null;
+  icon?: string;
+  options?: { name: string; value: string; description?: string; icon?: string }[];
+  validation_regex?: string;
+  validation_error?: string;
+  validation_min?: number | null;
+  validation_max?: number | null;
+  validation_monotonic?: string;
+  ephemeral?: boolean;
+  order?: number;
+}
+
+/** A template variable as an import declares it. */
+export interface DeclaredVariable {
+  name: string;
+  description?: string;
+  type?: string;
+  default_value?: string | null;
+  required?: boolean;
+  sensitive?: boolean;
+}
+
+/** A template version dry run: a plan of the `start` of a workspace that does not exist. */
+export interface AcquiredTemplateDryRun {
+  template_version_id: string;
+  parameter_values: ParameterValue[];
+  metadata: ProvisionMetadata;
+}
+
+export type AcquiredJobType = 'workspace_build' | 'template_version_import' | 'template_version_dry_run';
 
 export interface AcquiredJob {
   job_id: string;
@@ -60,11 +113,14 @@ export interface AcquiredJob {
   provisioner: string;
   /** The initiator's username. */
   user_name: string;
+  /** The template archive's file id: a network daemon fetches (and caches) the archive by it. */
+  file_id?: string;
   type: AcquiredJobType;
   /** The template version's source archive (a tar). */
   template_source_archive: Uint8Array;
   workspace_build?: AcquiredWorkspaceBuild;
   template_import?: AcquiredTemplateImport;
+  template_dry_run?: AcquiredTemplateDryRun;
 }
 
 export interface JobLog {
@@ -74,6 +130,11 @@ export interface JobLog {
   level: LogLevel;
   stage: string;
   output: string;
+  /**
+   * Network daemons number each job's lines from 1; the server stores a line once however often it is re-sent (a
+   * reply lost in a disconnect). Built-in daemons leave it out.
+   */
+  seq?: number;
 }
 
 export interface UpdateJobRequest {
@@ -138,7 +199,13 @@ export interface ProvisionedResource {
 export interface CompleteJobRequest {
   job_id: string;
   workspace_build?: { state: Uint8Array; resources: ProvisionedResource[] };
-  template_import?: { start_resources: ProvisionedResource[]; stop_resources?: ProvisionedResource[] };
+  template_import?: {
+    start_resources: ProvisionedResource[];
+    stop_resources?: ProvisionedResource[];
+    rich_parameters?: DeclaredRichParameter[];
+    variables?: DeclaredVariable[];
+  };
+  template_dry_run?: { resources: ProvisionedResource[] };
 }
 
 export interface FailJobRequest {

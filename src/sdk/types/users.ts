@@ -1,69 +1,61 @@
+import { Arr, Bool, LIMITS, Obj, Opt, Req, Str, StringEnum, Time, Uuid, type Static } from './wire.js';
+
 export type SiteRole = 'owner' | 'template-admin' | 'user-admin' | 'member';
-export type UserStatus = 'active' | 'suspended';
+export const UserStatus = StringEnum(['active', 'suspended']);
+export type UserStatus = Static<typeof UserStatus>;
 
-export interface Role {
-  name: string;
-  display_name: string;
-}
+export const Role = Obj({ name: Str(), display_name: Str() });
+export type Role = Static<typeof Role>;
 
-export interface User {
-  id: string;
-  username: string;
-  email: string;
-  created_at: string;
-  last_seen_at: string;
-  status: UserStatus;
-  organization_ids: string[];
-  roles: Role[];
-  avatar_url: string;
-}
+export const User = Obj({
+  id: Uuid(),
+  username: Str(),
+  email: Str(),
+  created_at: Time(),
+  last_seen_at: Time(),
+  status: UserStatus,
+  organization_ids: Arr(Uuid()),
+  roles: Arr(Role),
+  avatar_url: Str(),
+});
+export type User = Static<typeof User>;
 
-export interface CreateFirstUserRequest {
-  email: string;
-  username: string;
-  password: string;
-  trial?: boolean;
-}
+// Field rules are checked in code (api/routes/users.ts) so each failing field gets a precise message; the schemas
+// state shape and size.
+const email = Str(LIMITS.short);
+const username = Str(LIMITS.name);
+const password = Str(LIMITS.short);
 
-export interface CreateFirstUserResponse {
-  user_id: string;
-  organization_id: string;
-}
+export const CreateFirstUserRequest = Req({ email, username, password, trial: Opt(Bool()), organization_name: Opt(Str(LIMITS.name)) });
+export type CreateFirstUserRequest = Static<typeof CreateFirstUserRequest>;
 
-export interface CreateUserRequest {
-  email: string;
-  username: string;
-  password: string;
-  organization_id?: string;
+export const CreateFirstUserResponse = Obj({ user_id: Uuid(), organization_id: Uuid() });
+export type CreateFirstUserResponse = Static<typeof CreateFirstUserResponse>;
+
+export const CreateUserRequest = Req({
+  email,
+  username,
+  password,
+  organization_id: Opt(Uuid()),
   /** kiln extension: site roles to grant (owner only). */
-  roles?: Exclude<SiteRole, 'member'>[];
-}
+  roles: Opt(Arr(StringEnum(['owner', 'template-admin', 'user-admin']), LIMITS.items)),
+});
+export type CreateUserRequest = Static<typeof CreateUserRequest>;
 
-export interface LoginWithPasswordRequest {
-  email: string;
-  password: string;
-}
+export const LoginWithPasswordRequest = Req({ email, password });
+export type LoginWithPasswordRequest = Static<typeof LoginWithPasswordRequest>;
 
-export interface LoginWithPasswordResponse {
-  session_token: string;
-}
+export const LoginWithPasswordResponse = Obj({ session_token: Str() });
+export type LoginWithPasswordResponse = Static<typeof LoginWithPasswordResponse>;
 
-export interface GenerateAPIKeyResponse {
-  key: string;
-}
+export const GenerateAPIKeyResponse = Obj({ key: Str() });
+export type GenerateAPIKeyResponse = Static<typeof GenerateAPIKeyResponse>;
 
-export interface Organization {
-  id: string;
-  name: string;
-  created_at: string;
-  updated_at: string;
-}
+export const Organization = Obj({ id: Uuid(), name: Str(), created_at: Time(), updated_at: Time() });
+export type Organization = Static<typeof Organization>;
 
-export interface UploadResponse {
-  hash: string;
-}
+export const UploadResponse = Obj({ hash: Uuid() });
+export type UploadResponse = Static<typeof UploadResponse>;
 
-export interface BuildInfoResponse {
-  version: string;
-  external_url: string;
-}
+export const BuildInfoResponse = Obj({ version: Str(), external_url: Str() });
+export type BuildInfoResponse = Static<typeof BuildInfoResponse>;

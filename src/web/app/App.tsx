@@ -32,7 +32,8 @@ const ROUTES: { pattern: string; render: (p: Params) => ReactNode }[] = [
 ];
 
 function Redirect({ to }: { to: string }) {
-  useEffect(() => navigate(to, { replace: true }), [to]);
+  // A server route (the app login's auth redirect) needs a real page load, not a client-side route.
+  useEffect(() => (to.startsWith('/api/') ? window.location.replace(to) : navigate(to, { replace: true })), [to]);
   return null;
 }
 

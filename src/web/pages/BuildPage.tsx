@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 
 import { Link, paths } from '../app/router.js';
+import { BuildTimeline } from '../components/BuildTimeline.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { Loading } from '../components/Loading.js';
@@ -74,6 +75,7 @@ export function BuildPage({ owner, name, number }: { owner: string; name: string
       {res.error !== null && <ErrorBanner title="Could not refresh this build." error={res.error} onRetry={res.reload} />}
       <BuildOutcome build={build} />
       <BuildFacts build={build} />
+      {done && <BuildTimeline buildId={build.id} />}
       {logs.state === 'error' && <ErrorBanner title="The log stream failed." error={logs.error} />}
       <LogViewer
         logs={logs.logs}
@@ -115,6 +117,34 @@ function BuildOutcome({ build }: { build: WorkspaceBuild }) {
   }
   if (job.status === 'pending') {
     const q = queueText(job);
+    const matched = build.matched_provisioners;
+    if (matched && matched.count === 0) {
+      // Nothing pending in silence: no daemon offers what this build needs, so it would wait until the pending timeout.
+      return (
+        <div className="alert alert-warning alert-outcome" role="alert" data-testid="build-no-provisioner">
+          <div className="alert-body">
+            <div className="alert-title">No provisioner daemon can run this build</div>
+            <div className="alert-detail">
+              None of the connected daemons offers this template's provisioner (with matching tags), so the build stays pending until one does
+              or the pending timeout fails it. For Terraform templates, install terraform 1.3+ where kiln server runs or start an external daemon.
+              See <Link to={paths.provisioners()}>Provisioners</Link>.
+            </div>
+          </div>
+        </div>
+      );
+    }
+    if (matched && matched.available === 0) {
+      return (
+        <div className="alert alert-warning alert-outcome" role="status" data-testid="build-no-provisioner">
+          <div className="alert-body">
+            <div className="alert-title">The daemons that can run this build have not been seen recently</div>
+            <div className="alert-detail">
+              Last seen: {matched.most_recently_seen ? <RelativeTime iso={matched.most_recently_seen} /> : 'never'}. See <Link to={paths.provisioners()}>Provisioners</Link>.
+            </div>
+          </div>
+        </div>
+      );
+    }
     return (
       <div className="alert alert-info alert-outcome" role="status" data-testid="build-pending">
         <div className="alert-body">

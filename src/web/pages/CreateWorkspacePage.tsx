@@ -11,6 +11,7 @@ import { client } from '../lib/client.js';
 import type { ParameterDestinationScheme, Template } from '../sdk.js';
 
 import { ParameterRows, type ParameterRow } from './ParameterRows.js';
+import { RichParameterFields, richProblems, type RichValues } from './RichParameterFields.js';
 
 /** Coder's workspace name rule; the server checks it too, this only warns early. */
 const NAME_PATTERN = /^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$/;
@@ -25,13 +26,21 @@ export function CreateWorkspacePage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
+  const [rich, setRich] = useState<RichValues>({});
+  const [checked, setChecked] = useState(false);
+
   const list = templates.data ?? [];
   const chosen = list.find((t) => t.name === templateName) ?? (list.length === 1 ? list[0] : undefined);
+  const declared = useAsync(async () => (chosen ? client.templateVersionRichParameters(chosen.active_version_id) : []), [chosen?.active_version_id]);
+  const problems = checked ? richProblems(declared.data ?? [], rich) : {};
   const nameOk = name === '' || (NAME_PATTERN.test(name) && name.length <= 32);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!chosen) return;
+    setChecked(true);
+    // The same rules the server applies, before sending: a refused value is shown at its field at once.
+    if (Object.keys(richProblems(declared.data ?? [], rich)).length) return;
     setBusy(true);
     setError(null);
     try {
@@ -41,6 +50,7 @@ export function CreateWorkspacePage() {
         parameter_values: params
           .filter((p) => p.name.trim() !== '')
           .map((p) => ({ name: p.name.trim(), source_value: p.value, source_scheme: 'data' as const, destination_scheme: p.destination as ParameterDestinationScheme })),
+        rich_parameter_values: Object.entries(rich).map(([n, value]) => ({ name: n, value })),
       });
       // Straight to the first build's live log: the thing a user wants to watch after creating.
       navigate(paths.build(w.owner_name || user.username, w.name, w.latest_build.build_number));
@@ -68,12 +78,16 @@ export function CreateWorkspacePage() {
           A workspace is made from a template. Push one with <code>kiln templates push</code>, then come back.
         </EmptyState>
       ) : (
-        <form className="form card card-pad" onSubmit={(e) => void submit(e)}>
+        <form className="form card card-pad" noValidate onSubmit={(e) => void submit(e)}>
           <fieldset className="field">
             <legend className="field-label">Template</legend>
             <div className="choice-list" role="radiogroup">
               {list.map((t) => (
-                <TemplateChoice key={t.id} t={t} checked={chosen?.id === t.id} onChoose={() => setTemplateName(t.name)} />
+                <TemplateChoice key={t.id} t={t} checked={chosen?.id === t.id} onChoose={() => {
+                    setTemplateName(t.name);
+                    setRich({});
+                    setChecked(false);
+                  }} />
               ))}
             </div>
           </fieldset>
@@ -82,7 +96,8 @@ export function CreateWorkspacePage() {
             <input className="input" name="name" required maxLength={32} value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!nameOk} />
             <span className={nameOk ? 'field-hint' : 'field-hint field-hint-error'}>Letters, digits and single hyphens; at most 32 characters.</span>
           </label>
-          <ParameterRows rows={params} onChange={setParams} />
+          <RichParameterFields params={declared.data ?? []} values={rich} onChange={setRich} problems={problems} />
+          {(declared.data ?? []).length === 0 && <ParameterRows rows={params} onChange={setParams} />}
           {error !== null && <ErrorBanner title="The workspace was not created." error={error} />}
           <div className="form-actions">
             <Link className="btn" to={paths.workspaces()}>

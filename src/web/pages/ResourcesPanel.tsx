@@ -1,6 +1,8 @@
 import { Badge } from '../components/StatusBadge.js';
+import { useAsync } from '../hooks/useAsync.js';
+import { client } from '../lib/client.js';
 import type { Tone } from '../lib/status.js';
-import type { WorkspaceAgent, WorkspaceApp, WorkspaceResource } from '../sdk.js';
+import { appSubdomainUrl, type WorkspaceAgent, type WorkspaceApp, type WorkspaceResource } from '../sdk.js';
 
 const AGENT_TONES: Record<WorkspaceAgent['status'], Tone> = { connected: 'success', connecting: 'info', disconnected: 'neutral', timeout: 'danger' };
 const HEALTH_TONES: Record<WorkspaceApp['health'], Tone> = { healthy: 'success', initializing: 'info', unhealthy: 'danger', disabled: 'neutral' };
@@ -8,6 +10,8 @@ const HEALTH_TONES: Record<WorkspaceApp['health'], Tone> = { healthy: 'success',
 /** Resources of the latest build, each with its agents, each agent with its apps and their health. */
 export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }) {
   const shown = resources.filter((r) => !r.hide);
+  // Apps open on their own origin under the wildcard host, never on the dashboard's (see docs/security.md).
+  const appHost = useAsync(() => client.appHost(), []).data?.host ?? '';
   return (
     <section className="card section" data-testid="resources">
       <h2 className="section-title">Resources</h2>
@@ -33,7 +37,7 @@ export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }
                 </dl>
               )}
               {(r.agents ?? []).map((a) => (
-                <AgentRow key={a.id} agent={a} />
+                <AgentRow key={a.id} agent={a} appHost={appHost} />
               ))}
             </li>
           ))}
@@ -43,7 +47,7 @@ export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }
   );
 }
 
-function AgentRow({ agent }: { agent: WorkspaceAgent }) {
+function AgentRow({ agent, appHost }: { agent: WorkspaceAgent; appHost: string }) {
   return (
     <div className="agent" data-testid="agent">
       <div className="agent-head">
@@ -61,7 +65,7 @@ function AgentRow({ agent }: { agent: WorkspaceAgent }) {
         <ul className="apps">
           {agent.apps.map((app) => (
             <li className="app" key={app.id} data-testid="app">
-              <span className="app-name">{app.display_name || app.slug}</span>
+              <AppName app={app} appHost={appHost} />
               <Badge tone={HEALTH_TONES[app.health] ?? 'neutral'} active={app.health === 'initializing'}>
                 {app.health}
               </Badge>
@@ -76,5 +80,16 @@ function AgentRow({ agent }: { agent: WorkspaceAgent }) {
         </a>
       )}
     </div>
+  );
+}
+
+function AppName({ app, appHost }: { app: WorkspaceApp; appHost: string }) {
+  const name = app.display_name || app.slug;
+  const href = app.subdomain_name ? appSubdomainUrl(appHost, app.subdomain_name, window.location.protocol) : undefined;
+  if (!href) return <span className="app-name">{name}</span>;
+  return (
+    <a className="app-name" href={href} target="_blank" rel="noreferrer" data-testid="app-link">
+      {name}
+    </a>
   );
 }

@@ -16,6 +16,7 @@ import type { Workspace, WorkspaceBuild } from '../sdk.js';
 import { BuildHistory } from './BuildHistory.js';
 import { ResourcesPanel } from './ResourcesPanel.js';
 import { WorkspaceActions } from './WorkspaceActions.js';
+import { WorkspaceParameters } from './WorkspaceParameters.js';
 
 const HISTORY_LIMIT = 50;
 
@@ -112,6 +113,7 @@ export function WorkspacePage({ owner, name }: { owner: string; name: string }) 
         </div>
       )}
       <ResourcesPanel resources={latest.resources} />
+      <WorkspaceParameters w={w} onBuild={onBuild} />
       <BuildHistory builds={builds} owner={w.owner_name} name={w.name} />
     </div>
   );
