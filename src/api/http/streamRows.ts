@@ -245,16 +245,20 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
             if (closed) return;
             // Every frame of the page is handed to the socket before anything is awaited, and only rows after the
             // cursor (local rows may have moved it while the query ran).
-            let last: Promise<void> | undefined;
+            // Each frame but the page's last is sent with a callback (a socket closing meanwhile fails them all: one
+            // promise per frame would leave all but one rejection unhandled).
+            let lastFrame: string | undefined;
             for (const r of rows) {
               if (r.id <= lastId) continue;
-              const frame = frameOf(r);
-              last = new Promise<void>((resolve, reject) => socket.send(frame, (err) => (err ? reject(err) : resolve())));
+              if (lastFrame !== undefined) socket.send(lastFrame, sendFailed);
+              lastFrame = frameOf(r);
               lastId = r.id;
             }
             // One wait per page: a slow client holds back its own follower, not the others.
-            if (last && rows.length === PAGE) await last;
-            else last?.catch(sendFailed);
+            if (lastFrame !== undefined && rows.length === PAGE) {
+              const frame = lastFrame;
+              await new Promise<void>((resolve, reject) => socket.send(frame, (err) => (err ? reject(err) : resolve())));
+            } else if (lastFrame !== undefined) socket.send(lastFrame, sendFailed);
             if (rows.length < PAGE) break;
           }
           failures = 0;
