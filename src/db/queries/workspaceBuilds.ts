@@ -26,12 +26,6 @@ export async function getWorkspaceBuildByID(db: Queryable, id: string): Promise<
   return rows[0];
 }
 
-export async function getWorkspaceBuildsByIDs(db: Queryable, ids: string[]): Promise<WorkspaceBuildRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
 /** Replaces a build's provisioner state (`PUT /workspacebuilds/{id}/state`). */
 export async function updateWorkspaceBuildState(db: Queryable, id: string, state: Buffer, now: Date): Promise<void> {
   await db.query('UPDATE workspace_builds SET provisioner_state = $2, updated_at = $3 WHERE id = $1', [id, state, now]);
@@ -74,37 +68,9 @@ export async function getLatestWorkspaceBuildWithJob(
   };
 }
 
-export async function getLatestWorkspaceBuilds(db: Queryable, workspaceIds: string[]): Promise<WorkspaceBuildRow[]> {
-  if (workspaceIds.length === 0) return [];
-  const { rows } = await db.query<WorkspaceBuildRow>(
-    `SELECT DISTINCT ON (workspace_id) ${COLUMNS} FROM workspace_builds WHERE workspace_id = ANY($1::uuid[]) ORDER BY workspace_id, build_number DESC`,
-    [workspaceIds],
-  );
-  return rows;
-}
-
 export async function getWorkspaceBuildByJobID(db: Queryable, jobId: string): Promise<WorkspaceBuildRow | undefined> {
   const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE job_id = $1`, [jobId]);
   return rows[0];
-}
-
-export interface ListBuildsParams {
-  workspaceId: string;
-  since?: Date;
-  afterBuildNumber?: number;
-  offset: number;
-  limit?: number;
-}
-
-/** Builds of a workspace, newest first (Coder's order, even with an `after_id` cursor). */
-export async function listWorkspaceBuilds(db: Queryable, p: ListBuildsParams): Promise<WorkspaceBuildRow[]> {
-  const { rows } = await db.query<WorkspaceBuildRow>(
-    `SELECT ${COLUMNS} FROM workspace_builds
-     WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::int IS NULL OR build_number > $3)
-     ORDER BY build_number DESC OFFSET $4 LIMIT $5`,
-    [p.workspaceId, p.since ?? null, p.afterBuildNumber ?? null, p.offset, p.limit ?? null],
-  );
-  return rows;
 }
 
 export interface InsertWorkspaceBuildParams {
