@@ -104,7 +104,7 @@ export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dat
     // The follower figure's server: its daemons flush every line at once (daemon options, no patching), so a line's
     // created_at (stamped when the provisioner emits it) → receipt is the delivery path, not the 250 ms batching.
     await kiln.stop();
-    kiln = await startKiln({ postgresUrl: pgUrl, daemons: 3, dataDir, maxJobLogBytes: 256 * 1024 * 1024, flushEachLine: true }, { cpuProfDir });
+    kiln = await startKiln({ postgresUrl: pgUrl, daemons: 3, dataDir, maxJobLogBytes: 256 * 1024 * 1024, flushEachLine: true, followers: FOLLOWERS }, { cpuProfDir });
     client = new KilnClient(kiln.url, { token });
     bare = await startBare(`${tmp}/build.json`, `${tmp}/build.json`);
     const fol = [];

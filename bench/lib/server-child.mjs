@@ -1,8 +1,9 @@
 // A kiln server for the benchmark, in its own process so its RSS and CPU profile are its own. Started by procs.mjs
-// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, flushEachLine); prints "READY <url>" and stops on
+// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, flushEachLine, followers); prints "READY <url>" and stops on
 // SIGTERM. Imports the compiled server from dist/ (npm run bench builds first).
 import { startServer } from '../../dist/server/server.js';
 import { createLogger } from '../../dist/lib/logger.js';
+import { defaultStreamLimits } from '../../dist/api/http/streamCaps.js';
 
 const cfg = JSON.parse(process.env.KILN_BENCH_CONFIG ?? '{}');
 
@@ -18,7 +19,11 @@ const server = await startServer(
     maxFileBytes: 64 * 1024 * 1024,
     jobHangTimeoutMs: 5 * 60_000,
     jobPendingTimeoutMs: 30 * 60_000,
-    overrides: cfg.maxJobLogBytes ? { maxJobLogBytes: cfg.maxJobLogBytes } : undefined,
+    overrides: {
+      ...(cfg.maxJobLogBytes ? { maxJobLogBytes: cfg.maxJobLogBytes } : {}),
+      // The follower figure's user holds more log follows than the per-user default allows (docs/security.md).
+      ...(cfg.followers ? { streamLimits: { ...defaultStreamLimits, follow: Math.max(defaultStreamLimits.follow, cfg.followers) } } : {}),
+    },
     // The follower benchmark: the built-in daemons send every line as soon as the provisioner emits it.
     daemonOptions: cfg.flushEachLine ? { logFlushMs: 1, logFlushLines: 1 } : undefined,
   },

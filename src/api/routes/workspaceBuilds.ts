@@ -31,6 +31,16 @@ function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
   ctx.pubsub.publish(workspaceChannel(workspaceId)).catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'publish failed'));
 }
 
+/** `since` of a build list: RFC 3339 or 400. */
+function parseSince(raw: string | undefined): Date | undefined {
+  if (!raw) return undefined;
+  const since = new Date(raw);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(raw) || Number.isNaN(since.getTime())) {
+    throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${raw}" as RFC3339 failed`);
+  }
+  return since;
+}
+
 export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const auth = requireAuth(ctx);
 
@@ -138,17 +148,18 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     '/api/v2/workspaces/:workspace/builds',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: arr(workspaceBuildSchema), ...errorResponses } } },
     async (req) => {
-      const page = parsePagination(req.query);
-      let since: Date | undefined;
-      if (req.query.since) {
-        since = new Date(req.query.since);
-        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(req.query.since) || Number.isNaN(since.getTime())) {
-          throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${req.query.since}" as RFC3339 failed`);
-        }
+      let query: { page: ReturnType<typeof parsePagination>; since?: Date };
+      try {
+        query = { page: parsePagination(req.query), since: parseSince(req.query.since) };
+      } catch (e) {
+        // A workspace the caller cannot read is 404 before anything about the query is said (it costs a statement only here).
+        await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
+        throw e;
       }
+      const { page, since } = query;
       // One statement: the workspace (for the access check), the cursor, and the page of builds, rendered.
-      const list = await listBuildViews(ctx.pool, { workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit,
-        seenSince: daemonsSeenSince(ctx),
+      const list = await listBuildViews(ctx.pool, {
+        workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit, seenSince: daemonsSeenSince(ctx),
       });
       if (!list.workspace || !authz.canReadWorkspace(subjectOf(req), list.workspace)) throw errors.resourceNotFound();
       if (page.afterId && !list.afterFound) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
