@@ -1,5 +1,5 @@
 // A kiln server for the benchmark, in its own process so its RSS and CPU profile are its own. Started by procs.mjs
-// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, flushEachLine, followers); prints "READY <url>" and stops on
+// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, maxQueuedLines, flushEachLine, followers); prints "READY <url>" and stops on
 // SIGTERM. Imports the compiled server from dist/ (npm run bench builds first).
 import { startServer } from '../../dist/server/server.js';
 import { createLogger } from '../../dist/lib/logger.js';
@@ -25,7 +25,11 @@ const server = await startServer(
       ...(cfg.followers ? { streamLimits: { ...defaultStreamLimits, follow: Math.max(defaultStreamLimits.follow, cfg.followers) } } : {}),
     },
     // The follower benchmark: the built-in daemons send every line as soon as the provisioner emits it.
-    daemonOptions: cfg.flushEachLine ? { logFlushMs: 1, logFlushLines: 1 } : undefined,
+    daemonOptions: {
+      ...(cfg.flushEachLine ? { logFlushMs: 1, logFlushLines: 1 } : {}),
+      // The echo provisioner emits a job's lines at once: the log figure's daemons hold them all while they are sent.
+      ...(cfg.maxQueuedLines ? { logMaxQueuedLines: cfg.maxQueuedLines } : {}),
+    },
   },
   logger,
 );
