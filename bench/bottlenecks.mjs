@@ -1,3 +1,6 @@
+/** The commit whose code and profiles the analyses below describe: the report prints it next to each. */
+export const BOTTLENECKS_AS_OF = 'b4dfc79 (2026-11-29), before single-statement reads, the API-key cache and memory-fed followers';
+
 // What profiling found behind each missed target (keyed by figure key, or its section prefix). Written by hand from
 // `node bench/run.mjs --profile` CPU profiles (summarized with bench/profile-summary.mjs), the statements-per-request
 // count in the GET figure's notes, and the code paths named; see RESULTS.md.

@@ -20,7 +20,9 @@ const WARMUP = 3;
 /** Wall time of one `node bin/kiln.js <args>` process, in ms; a non-zero exit aborts the benchmark. */
 function timeOnce(args, env) {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+  // `node -e 0` is the reference: the same process start, the same environment, no kiln.
+  const argv = args[0] === '-e' ? args : [BIN, ...args];
+  const r = spawnSync(process.execPath, argv, { env, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`kiln ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -57,6 +59,7 @@ async function startDevServer(dataDir) {
 
 const baseEnv = { PATH: process.env.PATH, HOME: os.tmpdir(), NO_COLOR: '1' };
 console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`);
+measure('node -e 0', ['-e', '0'], baseEnv);
 measure('kiln --version', ['--version'], baseEnv);
 
 let server;
@@ -73,6 +76,7 @@ try {
     env = { ...baseEnv, KILN_URL: server.url, KILN_SESSION_TOKEN: server.token };
     for (const name of ['bench-a', 'bench-b']) timeOnce(['create', name, '-t', 'echo'], env);
   }
+  measure('node -e 0 (env)', ['-e', '0'], env);
   measure('kiln list', ['list'], env);
 } finally {
   if (server) {

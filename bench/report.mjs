@@ -12,7 +12,7 @@ export function table(figures) {
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
 }
 
-export function markdown({ machine, figures, memory, idle, notes, bottlenecks }) {
+export function markdown({ machine, figures, memory, idle, notes, bottlenecks, bottlenecksAsOf }) {
   const out = [];
   out.push('# kiln benchmarks', '', 'Written by `npm run bench` (bench/run.mjs). Every figure is the median of the runs shown, with min–max, next to a reference measured in the same run on the same machine; the ratio is kiln ÷ reference. Absolute numbers drift on a shared machine; ratios drift less.', '');
   out.push('## Machine', '');
@@ -30,7 +30,11 @@ export function markdown({ machine, figures, memory, idle, notes, bottlenecks })
   const missed = figures.filter((f) => f.target && !f.target.met);
   if (idle.rss > 150) missed.push({ key: 'rss.idle', label: 'idle RSS', target: { text: '≤ 150 MB' } });
   if (missed.length === 0) out.push('None.');
-  for (const f of missed) out.push(`- **${f.label}** (target ${f.target.text}): ${bottlenecks[f.key] ?? bottlenecks[f.key.split('.')[0]] ?? 'not profiled yet.'}`);
+  for (const f of missed) {
+    const known = bottlenecks[f.key] ?? bottlenecks[f.key.split('.')[0]];
+    // Hand-written analysis is dated with the commit it came from; this run did not measure it.
+    out.push(`- **${f.label}** (target ${f.target.text}): ${known ? `${known} _(analysis written by hand at commit ${bottlenecksAsOf}; not measured by this run)_` : 'not profiled at this commit: run `node bench/run.mjs --profile`.'}`);
+  }
   out.push('');
   return out.join('\n');
 }

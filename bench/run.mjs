@@ -16,7 +16,7 @@ import { startEmbeddedPostgres } from '../dist/db/embeddedPostgres.js';
 import { createLogger } from '../dist/lib/logger.js';
 
 import { getBuildBenchmark, growthBenchmarks, listAndPostBenchmarks, prepareReads } from './api.mjs';
-import { BOTTLENECKS } from './bottlenecks.mjs';
+import { BOTTLENECKS, BOTTLENECKS_AS_OF } from './bottlenecks.mjs';
 import { acquireLatency, buildBenchmarks } from './builds.mjs';
 import { cliBenchmarks } from './cliFigures.mjs';
 import { logBenchmarks } from './logs.mjs';
@@ -66,8 +66,8 @@ try {
     ctx.reads = await prepareReads(ctx);
     step(`1. GET build vs bare Fastify (${o.runs} × ${o.long} s each)`);
     figures.push(...(await getBuildBenchmark(ctx)));
-    step('5. growth: GET build at 10, 1,000, 10,000 builds');
-    figures.push(...(await growthBenchmarks({ ...ctx, buildPath: ctx.reads.buildPath, fillerBuildId: ctx.reads.fillerBuildId })));
+    step('5. growth: GET /workspaces and GET builds?limit=25 at 100, 1,000, 10,000 rows');
+    figures.push(...(await growthBenchmarks({ ...ctx, fillerWsId: ctx.reads.fillerWsId, fillerBuildId: ctx.reads.fillerBuildId })));
     step('1. list and POST builds');
     figures.push(...(await listAndPostBenchmarks(ctx)));
     step('2. enqueue → acquire with idle daemons');
@@ -111,14 +111,15 @@ try {
     'Each kiln server is its own Node process (bench/lib/server-child.mjs, the same startServer as `kiln server`), on one embedded PostgreSQL started by the benchmark; the bare Fastify reference is another process (bench/lib/bare-child.mjs). The load generator shares the 2 cores with both.',
     'POST: each run sends one POST per workspace (400 workspaces, 50 in flight, the previous build of each finished), while the 3 built-in daemons run the builds it creates; its reference is the bare Fastify POST route (JSON body parsed, build bytes answered).',
     'Build throughput: 400 no-op builds per run, 50 POSTs in flight; builds/s = builds ÷ (last completed_at − first created_at). The reference runs the same job cycle (INSERT; UPDATE … FOR UPDATE SKIP LOCKED; UPDATE completed) in bare SQL with as many connections as daemons.',
-    'Growth: completed no-op builds (job + build rows) inserted in bulk by SQL into one workspace until the table holds 10, 1,000, 10,000 builds, then ANALYZE.',
-    'Logs: the server runs with the per-job log cap raised from 1 MiB to 256 MiB, or the 200,000-line job would be cut. Follower latency: the benchmark server stamps each line\'s created_at when the daemon flushes its batch (bench instrumentation in server-child.mjs), so receipt − created_at is flush → client, not the daemon\'s 250 ms batching window; only lines created after all 100 sockets were open count.',
+    'Growth: workspaces (each with one completed no-op build), then completed no-op builds of one workspace, inserted in bulk by SQL until the table holds 100, 1,000, 10,000 rows, then ANALYZE; GET /workspaces?limit=25 and GET /workspaces/{id}/builds?limit=25 at each size.',
+    'Statements per request: the server\'s own count (kiln_http_request_sql_statements on /metrics, a counter per request in the pool wrapper), over 100 sequential GETs.',
+    'Logs: the server runs with the per-job log cap raised from 1 MiB to 256 MiB, or the 200,000-line job would be cut. Follower latency: a second server whose built-in daemons flush every line at once (daemon options logFlushMs 1, logFlushLines 1; no patching), so receipt − created_at (stamped when the provisioner emits the line) is the delivery path, not the daemon\'s 250 ms batching window; only lines created after all 100 sockets were open count.',
     'CLI: bench/cli.mjs (fresh process per run, 10 runs after 3 warm-ups) against the benchmark\'s server; the reference is `node -e 0`, same loop.',
   ];
   console.log(`\n${table(figures)}\n`);
   console.log(`idle RSS ${ctx.idle.rss.toFixed(1)} MB (bare Fastify ${ctx.idle.bareRss.toFixed(1)} MB)`);
   for (const m of memory) console.log(`peak RSS ${m.peakRss.toFixed(1)} MB, ${m.peakBackends} PG backends — ${m.load}`);
-  await writeFile(path.join(root, 'bench', 'RESULTS.md'), markdown({ machine, figures, memory, idle: ctx.idle, notes, bottlenecks: BOTTLENECKS }));
+  await writeFile(path.join(root, 'bench', 'RESULTS.md'), markdown({ machine, figures, memory, idle: ctx.idle, notes, bottlenecks: BOTTLENECKS, bottlenecksAsOf: BOTTLENECKS_AS_OF }));
   step('wrote bench/RESULTS.md');
 } finally {
   await stopAll();

@@ -4,6 +4,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { readFileSync } from 'node:fs';
 
 import Fastify from 'fastify';
+import pg from 'pg';
 import { WebSocketServer } from 'ws';
 
 const build = readFileSync(process.argv[2]);
@@ -12,6 +13,16 @@ const app = Fastify({ logger: false });
 const send = (body) => (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(body);
 app.get('/api/v2/workspacebuilds/:id', send(build));
 app.get('/api/v2/workspaces/:id/builds', send(list));
+// The reference "bare Fastify + one prepared SELECT returning the same JSON": the build's bytes stored in a table by
+// the benchmark (bench_json, primary key), read by one named (prepared) statement per request, on a pool as large as
+// kiln's (20).
+if (process.argv[4]) {
+  const pool = new pg.Pool({ connectionString: process.argv[4], max: 20 });
+  app.get('/select/api/v2/workspacebuilds/:id', async (_req, reply) => {
+    const { rows } = await pool.query({ name: 'bench_ref', text: 'SELECT body FROM bench_json WHERE id = $1', values: [1] });
+    return reply.header('content-type', 'application/json; charset=utf-8').send(rows[0].body);
+  });
+}
 app.post('/api/v2/workspaces/:id/builds', (_req, reply) => reply.code(201).header('content-type', 'application/json; charset=utf-8').send(build));
 // The follower reference: a bare WebSocket fan-out. GET /bcast/start?n&ms sends n messages, one every ms, each
 // carrying its send time, to every socket connected to /bcast.

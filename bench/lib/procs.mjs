@@ -49,8 +49,8 @@ export function startKiln(cfg, { cpuProfDir } = {}) {
   return startChild('server-child.mjs', [], { KILN_BENCH_CONFIG: JSON.stringify(cfg) }, nodeArgs);
 }
 
-export function startBare(buildFile, listFile) {
-  return startChild('bare-child.mjs', [buildFile, listFile], {});
+export function startBare(buildFile, listFile, pgUrl) {
+  return startChild('bare-child.mjs', pgUrl ? [buildFile, listFile, pgUrl] : [buildFile, listFile], {});
 }
 
 /** Kills every child still running (used on failure paths). */

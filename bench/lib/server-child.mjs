@@ -1,21 +1,11 @@
 // A kiln server for the benchmark, in its own process so its RSS and CPU profile are its own. Started by procs.mjs
-// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, stampFlush); prints "READY <url>" and stops on
+// with KILN_BENCH_CONFIG (JSON: postgresUrl, daemons, maxJobLogBytes, maxQueuedLines, flushEachLine, followers); prints "READY <url>" and stops on
 // SIGTERM. Imports the compiled server from dist/ (npm run bench builds first).
 import { startServer } from '../../dist/server/server.js';
-import { InProcessProvisionerdClient } from '../../dist/api/provisionerdserver/index.js';
 import { createLogger } from '../../dist/lib/logger.js';
+import { defaultStreamLimits } from '../../dist/api/http/streamCaps.js';
 
 const cfg = JSON.parse(process.env.KILN_BENCH_CONFIG ?? '{}');
-
-if (cfg.stampFlush) {
-  // Bench-only instrumentation for the follower benchmark: a line's created_at becomes the moment the daemon flushes
-  // its batch to the server, so "receipt − created_at" measures flush → client, not the batching wait before it.
-  const original = InProcessProvisionerdClient.prototype.updateJob;
-  InProcessProvisionerdClient.prototype.updateJob = function (req) {
-    const now = Date.now();
-    return original.call(this, { ...req, logs: req.logs?.map((l) => ({ ...l, created_at: now })) });
-  };
-}
 
 const logger = createLogger('warn');
 const server = await startServer(
@@ -29,7 +19,17 @@ const server = await startServer(
     maxFileBytes: 64 * 1024 * 1024,
     jobHangTimeoutMs: 5 * 60_000,
     jobPendingTimeoutMs: 30 * 60_000,
-    overrides: cfg.maxJobLogBytes ? { maxJobLogBytes: cfg.maxJobLogBytes } : undefined,
+    overrides: {
+      ...(cfg.maxJobLogBytes ? { maxJobLogBytes: cfg.maxJobLogBytes } : {}),
+      // The follower figure's user holds more log follows than the per-user default allows (docs/security.md).
+      ...(cfg.followers ? { streamLimits: { ...defaultStreamLimits, follow: Math.max(defaultStreamLimits.follow, cfg.followers) } } : {}),
+    },
+    // The follower benchmark: the built-in daemons send every line as soon as the provisioner emits it.
+    daemonOptions: {
+      ...(cfg.flushEachLine ? { logFlushMs: 1, logFlushLines: 1 } : {}),
+      // The echo provisioner emits a job's lines at once: the log figure's daemons hold them all while they are sent.
+      ...(cfg.maxQueuedLines ? { logMaxQueuedLines: cfg.maxQueuedLines } : {}),
+    },
   },
   logger,
 );

@@ -4,12 +4,15 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
+import { withStatementCounter } from '../db/statementCount.js';
+
 import { createAppProxy } from './apps/proxy.js';
 import type { ServerContext } from './context.js';
 import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.js';
 import { errors } from './http/errors.js';
 import { findUnstorableString, jsonDepthExceeds, MAX_JSON_DEPTH, unstorableStringError } from './http/inputChecks.js';
 import { installMetrics } from './http/metrics.js';
+import { startApiKeyCache } from './middleware/apiKey.js';
 import { installResponseCheck } from './http/responseCheck.js';
 import { csrfGuard } from './middleware/csrf.js';
 import { registerRoutes } from './routes/index.js';
@@ -34,7 +37,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // Apps are served on their own hosts by the same listener: their requests and upgrades never reach the API's
     // routes, hooks or WebSocket handling, so nothing of the dashboard's (cookies, CSP) applies to them.
     serverFactory: (handler) => {
-      const server = http.createServer((req, res) => apps.request(req, res) || handler(req, res));
+      // Each request runs in its own statement counter (src/db/statementCount.ts), read by the metrics hook.
+      const server = http.createServer((req, res) => withStatementCounter({ statements: 0 }, () => apps.request(req, res) || handler(req, res)));
       // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; kiln answers it, with the envelope.
       (server as { requireHostHeader?: boolean }).requireHostHeader = false;
       const emit = server.emit.bind(server) as (event: string, ...args: unknown[]) => boolean;
@@ -87,6 +91,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 
   if (ctx.options.checkResponses) installResponseCheck(app);
   const metrics = installMetrics(app, ctx.pool);
+
+  const apiKeys = await startApiKeyCache(ctx);
+  app.addHook('onClose', async () => apiKeys.stop());
 
   // Request logs without query strings: a token passed as `?coder_session_token=` must never reach a log line.
   app.addHook('onResponse', async (req, reply) => {

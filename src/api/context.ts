@@ -28,6 +28,8 @@ export interface ServerOptions {
   maxJobLogBytes: number;
   /** Agents refresh last_connected_at this often while connected. */
   agentConnectionUpdateMs: number;
+  /** Log followers of one stream re-check the database this often even without a notification (one query per stream). */
+  followBackstopMs: number;
   /** Check every JSON response against its schema (extra or missing fields fail the request); tests turn it on. */
   checkResponses: boolean;
   /** Apps are served on `<app>--<agent>--<workspace>--<owner>.<this host>` (`*.` first); default from the listen address. */
@@ -65,6 +67,7 @@ export const defaultServerOptions: ServerOptions = {
   jobPendingTimeoutMs: 30 * 60_000,
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
+  followBackstopMs: 5_000,
   checkResponses: false,
   wildcardAccessUrl: '',
   enablePathApps: false,

@@ -1,5 +1,7 @@
 import pg from 'pg';
 
+import { countStatement } from './statementCount.js';
+
 // Return bigint (int8) columns as JS numbers: log ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
@@ -39,6 +41,9 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
+  // A client in use has no listener of the pool's: when the database goes away (a restart, a failover) it would emit
+  // 'error' into the void and crash the process. Its query fails anyway, and the caller sees that.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   const max = o.max ?? 20;
   (pool as { query: unknown }).query = async (...args: unknown[]) => {
@@ -46,6 +51,9 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
     // may meet a few in a row. Bounded by the pool size; a database that refuses new connections is not retried.
     for (let attempt = 0; ; attempt++) {
       try {
+        // Every statement sent through the pool (a retry too) counts for the request it runs in (statementCount.ts);
+        // statements of a transaction are counted in inTx, on its client.
+        countStatement();
         return await query(...args);
       } catch (e) {
         if (!isDeadConnection(e) || !isRetryable(args[0]) || attempt >= max) throw e;
@@ -92,7 +100,7 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
   let client: pg.PoolClient;
   // A pooled connection that died while idle fails at BEGIN, before anything was done: take another (a few may be dead).
   for (let attempt = 0; ; attempt++) {
-    client = await pool.connect();
+    client = countingClient(await pool.connect());
     try {
       await client.query(begin);
       break;
@@ -112,6 +120,23 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
     client.release(isConnectionLoss(e) ? (e as Error) : undefined);
     throw e;
   }
+}
+
+/** A transaction's client whose statements (BEGIN and COMMIT included) count for the unit of work. */
+function countingClient(client: pg.PoolClient): pg.PoolClient {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'query') {
+        return (...args: unknown[]) => {
+          countStatement();
+          return query(...args);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** SQLSTATE 23505: a unique constraint refused a row. */

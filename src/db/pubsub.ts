@@ -13,6 +13,11 @@ import type { Queryable } from './pool.js';
 export interface Subscriber {
   message(payload: string): void;
   reset?(): void;
+  /**
+   * The listen connection was just lost: from now until `reset`, notifications are missed. For subscribers that serve
+   * from memory what notifications keep exact (the API-key cache), which must stop doing so at once.
+   */
+  lost?(): void;
 }
 
 /** PostgreSQL truncates identifiers, channel names included, to 63 bytes: a longer name would silently never match. */
@@ -54,6 +59,9 @@ class Registry {
         // A subscriber's failure is its own; the others still get the message.
       }
     }
+  }
+  lostAll(): void {
+    for (const set of this.channels.values()) for (const s of [...set]) s.lost?.();
   }
   resetAll(): void {
     for (const set of this.channels.values()) for (const s of [...set]) s.reset?.();
@@ -180,6 +188,7 @@ export class PgPubsub implements Pubsub {
     this.#client = null;
     this.logger?.warn({ err: e.message }, 'pubsub connection lost; reconnecting');
     c.end().catch(() => {});
+    this.#reg.lostAll();
     // Reconnect, then tell every subscriber that notifications may have been missed.
     this.#run(async () => undefined)
       .then(() => this.#reg.resetAll())

@@ -1,5 +1,4 @@
-import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow, type WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
-import { getWorkspaceIDOfBuild } from '../db/queries/provisionerJobTargets.js';
+import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 
 import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
 import { publish, type JobsContext } from './context.js';
@@ -12,16 +11,18 @@ export interface AcquiringDaemon {
 }
 
 /**
- * Takes the oldest job this daemon can run (one statement, see `acquireProvisionerJob`), or undefined when there is
- * none. A workspace build's watchers are told it started.
+ * Takes the oldest job this daemon can run (ONE statement, see `acquireProvisionerJob`), or undefined when there is
+ * none. A workspace build's watchers are told it started, by the same statement.
  */
 export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<ProvisionerJobRow | undefined> {
-  const job = await acquireProvisionerJob(ctx.pool, { now: ctx.clock.now(), workerId: daemon.id, provisioners: daemon.provisioners, tags: daemon.tags, organizationId: daemon.organizationId });
-  if (job?.type === 'workspace_build') {
-    const workspaceId = await getWorkspaceIDOfBuild(ctx.pool, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
-    if (workspaceId) await publish(ctx, workspaceChannel(workspaceId));
-  }
-  return job;
+  return acquireProvisionerJob(ctx.pool, {
+    now: ctx.clock.now(),
+    workerId: daemon.id,
+    provisioners: daemon.provisioners,
+    tags: daemon.tags,
+    organizationId: daemon.organizationId,
+    workspaceChannelPrefix: workspaceChannel(''),
+  });
 }
 
 /**

@@ -13,6 +13,10 @@ export function jobLogsChannel(jobId: string): string {
 export interface LogsNotification {
   /** Lines with an id greater than this were inserted. */
   created_after: number;
+  /** The id of the newest line inserted: a follower that has sent it already needs no query. */
+  last_id?: number;
+  /** The server that inserted the lines; its own followers got them from memory. */
+  origin?: string;
   /** The job reached a terminal state: followers send what is left and close. */
   end_of_logs?: boolean;
 }

@@ -1,9 +1,11 @@
 import { inTx } from '../db/pool.js';
-import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogSeq, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
-import { insertProvisionerJobLogs } from '../db/queries/provisionerJobLogs.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
+import { insertProvisionerJobLogsWithUsage } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
-import { publishLogs, type JobsContext } from './context.js';
+import { jobLogsChannel } from './channels.js';
+import type { JobsContext } from './context.js';
+import { emitLocalJobLogs, localOrigin } from './localLogFeed.js';
 import { capLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
 
@@ -28,12 +30,25 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     const stored = job.log_seq ?? 0;
     const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
     const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
-    if (maxSeq > stored) await updateProvisionerJobLogSeq(tx, job.id, maxSeq);
     const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
-    await updateProvisionerJobLogUsage(tx, { id: job.id, now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed });
-    const ids = await insertProvisionerJobLogs(tx, job.id, capped.lines);
-    return { canceled: job.canceled_at !== null, firstId: ids[0] };
+    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
+    if (capped.lines.length === 0) {
+      await updateProvisionerJobLogUsage(tx, job.id, usage);
+      return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id };
+    }
+    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
+    return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id };
   });
-  if (result.firstId !== undefined) await publishLogs(ctx, req.job_id, { created_after: result.firstId - 1 });
+  if (result.ids.length > 0) {
+    // This server's followers get the lines from memory at once; the NOTIFY (sent at commit by the insert) tells the
+    // other replicas, and followers here that could not take the batch.
+    emitLocalJobLogs(ctx.pubsub, {
+      jobId: req.job_id,
+      prevLastId: result.prevLastId,
+      rows: result.lines.map((l, i) => ({
+        id: result.ids[i] as number, job_id: req.job_id, created_at: l.createdAt, source: l.source, level: l.level, stage: l.stage, output: l.output,
+      })),
+    });
+  }
   return { canceled: result.canceled };
 }

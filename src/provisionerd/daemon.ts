@@ -17,6 +17,8 @@ export interface DaemonOptions {
   /** Log batching: flush every `logFlushMs` or at `logFlushLines` lines (Coder: 250 ms / 100). */
   logFlushMs?: number;
   logFlushLines?: number;
+  /** Lines a job holds in memory while they cannot be sent (default DEFAULT_MAX_QUEUED_LINES, see updater.ts). */
+  logMaxQueuedLines?: number;
   /** Heartbeat interval while a job runs; a cancel is seen within this long (plus one round trip). */
   heartbeatMs?: number;
   forceCancelMs?: number;
@@ -84,6 +86,7 @@ export class ProvisionerDaemon {
         workDir: this.opts.workDir ?? defaultWorkDir(),
         flushMs: this.opts.logFlushMs ?? 250,
         flushLines: this.opts.logFlushLines ?? 100,
+        ...(this.opts.logMaxQueuedLines ? { maxQueuedLines: this.opts.logMaxQueuedLines } : {}),
         heartbeatMs: this.opts.heartbeatMs ?? 500,
         forceCancelMs: this.opts.forceCancelMs ?? 60_000,
       });

@@ -18,6 +18,11 @@ export interface TestServerOptions {
   logger?: Logger;
   overrides?: Partial<ServerOptions>;
   config?: Partial<ServerConfig>;
+  /**
+   * Run on this database instead of a fresh clone: a second replica of another test server (it shares the first one's
+   * `db`). The database is then left to its owner: close() does not drop it.
+   */
+  database?: TestDatabase;
 }
 
 export interface TestUser {
@@ -51,7 +56,8 @@ let seq = 0;
  * coderdtest, in kiln's shape). Built-in daemons default to 1 so builds run; pass 0 to keep jobs pending.
  */
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+  const ownsDb = !opts.database;
+  const db = opts.database ?? (await createTestDatabase());
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-srv-'));
   const logger = opts.logger ?? createLogger((process.env.KILN_TEST_LOG as LogLevel | undefined) ?? 'silent');
   let server: RunningServer;
@@ -75,7 +81,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     };
     server = await startServer(config, logger);
   } catch (e) {
-    await db.drop();
+    if (ownsDb) await db.drop();
     throw e;
   }
   const url = server.url;
@@ -108,7 +114,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     async close() {
       await server.close();
-      await db.drop();
+      if (ownsDb) await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
     async restart() {

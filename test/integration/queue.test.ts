@@ -8,6 +8,7 @@ import { getAgentsByResourceIDs, getAppsByAgentIDs, getMetadataByResourceIDs, ge
 import { acquireJob } from '../../src/jobs/acquire.js';
 import { jobLogsChannel, workspaceChannel } from '../../src/jobs/channels.js';
 import { completeJob, failJob } from '../../src/jobs/complete.js';
+import { localOrigin } from '../../src/jobs/localLogFeed.js';
 import { updateJob } from '../../src/jobs/update.js';
 import { isProvisionerdError, type JobLog, type ProvisionedResource } from '../../src/sdk/types/provisionerd.js';
 import { buildRow, insertBareJob, insertBuild, insertEchoTemplate, insertWorkspace, jobLogs, jobRow, type Owner } from '../harness/jobFixtures.js';
@@ -125,8 +126,12 @@ describe('the job queue', () => {
       );
       for (let i = 1; i < logs.length; i++) assert.ok((logs[i] as { id: number }).id > (logs[i - 1] as { id: number }).id);
       await waitFor(() => sub.messages.length >= 2, 'two log notifications');
-      assert.deepEqual(JSON.parse(sub.messages[0] as string), { created_after: (logs[0] as { id: number }).id - 1 });
-      assert.deepEqual(JSON.parse(sub.messages[1] as string), { created_after: (logs[150] as { id: number }).id - 1 });
+      // Each announcement names the batch's range: after the line before it, up to its newest line (last_id).
+      const lineId = (i: number) => (logs[i] as { id: number }).id;
+      assert.deepEqual(JSON.parse(sub.messages[0] as string), { created_after: lineId(0) - 1, last_id: lineId(149), origin: localOrigin(ctx.pubsub) });
+      assert.deepEqual(JSON.parse(sub.messages[1] as string), { created_after: lineId(150) - 1, last_id: lineId(150), origin: localOrigin(ctx.pubsub) });
+      const job = (await ctx.pool.query<{ last_log_id: number }>('SELECT last_log_id FROM provisioner_jobs WHERE id = $1', [id])).rows[0];
+      assert.equal(job?.last_log_id, lineId(150), "the job row knows its newest line (the local followers' cursor check)");
     } finally {
       sub.stop();
     }

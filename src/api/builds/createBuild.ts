@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuild, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
@@ -113,11 +113,10 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */
 export async function nextBuildNumber(db: Queryable, workspaceId: string): Promise<{ number: number; previous?: WorkspaceBuildRow }> {
-  const latest = await getLatestWorkspaceBuild(db, workspaceId);
+  const latest = await getLatestWorkspaceBuildWithJob(db, workspaceId);
   if (!latest) return { number: 1 };
-  const job = await getProvisionerJobByID(db, latest.job_id);
-  if (job && isActiveJobStatus(jobStatus(job))) throw errors.conflict('A workspace build is already active.');
-  return { number: latest.build_number + 1, previous: latest };
+  if (latest.job && isActiveJobStatus(jobStatus(latest.job))) throw errors.conflict('A workspace build is already active.');
+  return { number: latest.build.build_number + 1, previous: latest.build };
 }
 
 export async function loadTemplateOf(db: Queryable, v: TemplateVersionRow): Promise<TemplateRow> {

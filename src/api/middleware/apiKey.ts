@@ -8,6 +8,8 @@ import type { ServerContext } from '../context.js';
 import { rfc3339 } from '../convert/time.js';
 import { errors } from '../http/errors.js';
 
+import { ApiKeyCache } from './apiKeyCache.js';
+
 declare module 'fastify' {
   interface FastifyRequest {
     subject?: Subject;
@@ -53,6 +55,20 @@ export function tokenFromRequest(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+const caches = new WeakMap<ServerContext, ApiKeyCache>();
+
+/** Starts this server's API-key cache (see apiKeyCache.ts); without one, every request reads its key. */
+export async function startApiKeyCache(ctx: ServerContext, maxEntries?: number): Promise<ApiKeyCache> {
+  const cache = new ApiKeyCache(maxEntries);
+  await cache.start(ctx.pubsub, ctx.logger);
+  caches.set(ctx, cache);
+  return cache;
+}
+
+export function apiKeyCacheOf(ctx: ServerContext): ApiKeyCache | undefined {
+  return caches.get(ctx);
+}
+
 /** Resolves the caller of a request from its API key; throws the 401 the reference prescribes otherwise. */
 export async function authenticate(ctx: ServerContext, req: FastifyRequest): Promise<Subject> {
   const { subject, keyId } = await subjectFromToken(ctx, tokenFromRequest(req));
@@ -66,7 +82,9 @@ export async function subjectFromToken(ctx: ServerContext, token: string | undef
   if (!token) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" or query parameter must be provided.`);
   const parsed = parseToken(token);
   if (!parsed.ok) throw errors.unauthorized(parsed.detail);
-  const key = await getApiKeyWithUserByID(ctx.pool, parsed.id);
+  const cache = caches.get(ctx);
+  const load = () => getApiKeyWithUserByID(ctx.pool, parsed.id);
+  const key = cache ? await cache.get(parsed.id, load) : await load();
   if (!key) throw errors.unauthorized('API key is invalid.');
   if (!secretMatches(parsed.secret, key.hashed_secret)) throw errors.unauthorized('API key secret is invalid.');
   const now = ctx.clock.now();
@@ -76,6 +94,8 @@ export async function subjectFromToken(ctx: ServerContext, token: string | undef
     throw errors.unauthorized(`User is not active (status = "${key.user_status}"). Contact an admin to reactivate your account.`);
   }
   if (now.getTime() - key.last_used.getTime() > LAST_USED_WRITE_INTERVAL_MS) {
+    // Marked first: concurrent requests of this key do not all write (the cached row is this replica's copy).
+    key.last_used = now;
     await updateApiKeyLastUsed(ctx.pool, key.id, now);
     await updateUserLastSeen(ctx.pool, key.user_id, now);
   }

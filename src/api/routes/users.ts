@@ -22,7 +22,7 @@ import { authz } from '../authz.js';
 import type { ServerContext } from '../context.js';
 import { convertOrganization, convertUser } from '../convert/users.js';
 import { ApiError, errors } from '../http/errors.js';
-import { requireAuth, SESSION_COOKIE, subjectOf } from '../middleware/apiKey.js';
+import { apiKeyCacheOf, requireAuth, SESSION_COOKIE, subjectOf } from '../middleware/apiKey.js';
 import { arr, errorResponses, params, responseSchema, str } from '../schemas/common.js';
 import { createFirstUserBody, createFirstUserResponse, createUserBody, generateApiKeyResponse, loginBody, loginResponse, organizationSchema, userSchema } from '../schemas/users.js';
 
@@ -114,7 +114,14 @@ export async function userRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   );
 
   app.post('/api/v2/users/logout', { onRequest: auth, schema: { tags, response: { 200: responseSchema, ...errorResponses } } }, async (req, reply: FastifyReply) => {
-    if (req.apiKeyId) await deleteApiKey(ctx.pool, req.apiKeyId);
+    if (req.apiKeyId) {
+      const cache = apiKeyCacheOf(ctx);
+      // Listen for the trigger's notification before deleting: once it is back here, every replica has it too.
+      const echoed = cache?.echo(`k:${req.apiKeyId}`);
+      await deleteApiKey(ctx.pool, req.apiKeyId);
+      cache?.forgetKey(req.apiKeyId);
+      await echoed;
+    }
     reply.header('set-cookie', sessionCookie(ctx, '', 0));
     return reply.send({ message: 'Logged out!' });
   });

@@ -3,14 +3,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuild, getWorkspaceBuildByID, getWorkspaceBuildByNumber, getWorkspaceBuildState, listWorkspaceBuilds, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
+import { getBuildViewByID, listBuildViews } from '../../db/queries/views.js';
+import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
-import { loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds } from '../builds/render.js';
 import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -30,6 +31,16 @@ function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
   ctx.pubsub.publish(workspaceChannel(workspaceId)).catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'publish failed'));
 }
 
+/** `since` of a build list: RFC 3339 or 400. */
+function parseSince(raw: string | undefined): Date | undefined {
+  if (!raw) return undefined;
+  const since = new Date(raw);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(raw) || Number.isNaN(since.getTime())) {
+    throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${raw}" as RFC3339 failed`);
+  }
+  return since;
+}
+
 export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const auth = requireAuth(ctx);
 
@@ -37,8 +48,10 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     '/api/v2/workspacebuilds/:workspacebuild',
     { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } } },
     async (req) => {
-      const { build, workspace } = await readableBuild(ctx, subjectOf(req), req.params.workspacebuild);
-      return (await renderBuilds(ctx, [build], [workspace]))[0];
+      // One statement: the build with everything it embeds; readability is decided on the workspace it brought.
+      const view = await getBuildViewByID(ctx.pool, req.params.workspacebuild, daemonsSeenSince(ctx));
+      if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
+      return assembleBuild(ctx, view);
     },
   );
 
@@ -135,23 +148,22 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     '/api/v2/workspaces/:workspace/builds',
     { onRequest: auth, schema: { tags, params: uuidParams('workspace'), response: { 200: arr(workspaceBuildSchema), ...errorResponses } } },
     async (req) => {
-      const workspace = await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
-      const page = parsePagination(req.query);
-      let since: Date | undefined;
-      if (req.query.since) {
-        since = new Date(req.query.since);
-        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(req.query.since) || Number.isNaN(since.getTime())) {
-          throw errors.badRequest('bad `since` format, must be RFC3339', `parsing time "${req.query.since}" as RFC3339 failed`);
-        }
+      let query: { page: ReturnType<typeof parsePagination>; since?: Date };
+      try {
+        query = { page: parsePagination(req.query), since: parseSince(req.query.since) };
+      } catch (e) {
+        // A workspace the caller cannot read is 404 before anything about the query is said (it costs a statement only here).
+        await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
+        throw e;
       }
-      let afterBuildNumber: number | undefined;
-      if (page.afterId) {
-        const cursor = await getWorkspaceBuildByID(ctx.pool, page.afterId);
-        if (!cursor) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
-        afterBuildNumber = cursor.build_number;
-      }
-      const rows = await listWorkspaceBuilds(ctx.pool, { workspaceId: workspace.id, since, afterBuildNumber, offset: page.offset, limit: page.limit });
-      return renderBuilds(ctx, rows, [workspace]);
+      const { page, since } = query;
+      // One statement: the workspace (for the access check), the cursor, and the page of builds, rendered.
+      const list = await listBuildViews(ctx.pool, {
+        workspaceId: req.params.workspace, since, afterId: page.afterId, offset: page.offset, limit: page.limit, seenSince: daemonsSeenSince(ctx),
+      });
+      if (!list.workspace || !authz.canReadWorkspace(subjectOf(req), list.workspace)) throw errors.resourceNotFound();
+      if (page.afterId && !list.afterFound) throw errors.badRequest(`Record at "after_id" (${JSON.stringify(page.afterId)}) does not exist.`);
+      return list.builds.map((v) => assembleBuild(ctx, v));
     },
   );
 
@@ -212,7 +224,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         throw e;
       }
       publishWorkspace(ctx, workspace.id);
-      return reply.code(201).send((await renderBuilds(ctx, [build], [workspace]))[0]);
+      return reply.code(201).send((await renderBuilds(ctx, [build]))[0]);
     },
   );
 
@@ -231,7 +243,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (!workspace || !authz.canReadWorkspace(s, workspace)) throw errors.resourceNotFound();
       const build = await getWorkspaceBuildByNumber(ctx.pool, workspace.id, n);
       if (!build) throw new ApiError(404, `Workspace "${req.params.workspacename}" Build ${n} does not exist.`);
-      return (await renderBuilds(ctx, [build], [workspace]))[0];
+      return (await renderBuilds(ctx, [build]))[0];
     },
   );
 }

@@ -5,14 +5,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getTemplateByID, getTemplateByIDForShare } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, updateWorkspaceBuildDeadline } from '../../db/queries/workspaceBuilds.js';
-import { getWorkspaceByOwnerAndName, insertWorkspace, listWorkspaces, updateWorkspaceTTL, type WorkspaceRow } from '../../db/queries/workspaces.js';
-import { getUserByUsername } from '../../db/queries/users.js';
+import { getWorkspaceViewsByIDs, listWorkspaceViews } from '../../db/queries/views.js';
+import { getWorkspaceByOwnerAndName, insertWorkspace, updateWorkspaceTTL, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import type { CreateWorkspaceRequest } from '../../sdk/types/workspaces.js';
 import { authz, type Subject } from '../authz.js';
 import { readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion } from '../builds/createBuild.js';
-import { renderBuilds, renderWorkspaces } from '../builds/render.js';
+import { assembleWorkspace, daemonsSeenSince, renderBuilds, renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 
 import { ApiError, errors } from '../http/errors.js';
@@ -44,15 +44,21 @@ function parseDeletedFlag(raw: unknown, field: string): boolean {
 }
 
 /** `owner:me template:dev name:foo status:running` plus free text (a name match), as Coder's search box. */
-async function parseWorkspaceQuery(ctx: ServerContext, s: Subject, q: string) {
-  const filter: { ownerIds?: string[]; templateNames?: string[]; name?: string; status?: string } = {};
+function parseWorkspaceQuery(s: Subject, q: string) {
+  const filter: { ownerIds?: string[]; ownerUsername?: string; templateNames?: string[]; name?: string; status?: string } = {};
   for (const term of q.split(/\s+/).filter(Boolean)) {
     const i = term.indexOf(':');
     const key = i > 0 ? term.slice(0, i).toLowerCase() : 'name';
     const value = i > 0 ? term.slice(i + 1) : term;
     if (key === 'owner') {
-      const u = value === 'me' ? { id: s.userId } : await getUserByUsername(ctx.pool, value);
-      filter.ownerIds = [u?.id ?? '00000000-0000-0000-0000-000000000000'];
+      // A username is matched in the list's statement; `me` is known already.
+      if (value === 'me') {
+        filter.ownerIds = [s.userId];
+        delete filter.ownerUsername;
+      } else {
+        filter.ownerUsername = value;
+        delete filter.ownerIds;
+      }
     } else if (key === 'template') filter.templateNames = [value];
     else if (key === 'name') filter.name = value;
     else if (key === 'status') filter.status = value;
@@ -137,16 +143,19 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
     { onRequest: auth, schema: { tags, response: { 200: workspacesResponseSchema, ...errorResponses } } },
     async (req) => {
       const s = subjectOf(req);
-      const f = await parseWorkspaceQuery(ctx, s, [req.query.q ?? '', req.query.owner ? `owner:${req.query.owner}` : '', req.query.name ? `name:${req.query.name}` : ''].join(' '));
+      const f = parseWorkspaceQuery(s, [req.query.q ?? '', req.query.owner ? `owner:${req.query.owner}` : '', req.query.name ? `name:${req.query.name}` : ''].join(' '));
       // Owners and template admins see every workspace; anyone else only their own.
       const seesAll = authz.canReadWorkspace(s, { owner_id: '' });
       const ownerIds = seesAll ? f.ownerIds : (f.ownerIds ?? [s.userId]).filter((id) => id === s.userId);
-      const rows = ownerIds?.length === 0 ? [] : await listWorkspaces(ctx.pool, { ownerIds, templateNames: f.templateNames, name: f.name });
-      let all = await renderWorkspaces(ctx, rows);
-      if (f.status) all = all.filter((w) => w.latest_build.status === f.status);
       const offset = Math.max(0, Number(req.query.offset) || 0);
       const limit = pageSize(Number(req.query.limit) || 0);
-      return { workspaces: all.slice(offset, offset + limit), count: all.length };
+      if (ownerIds?.length === 0) return { workspaces: [], count: 0 };
+      // One statement: filtered (status included), counted and paged in SQL; only the page is rendered.
+      const list = await listWorkspaceViews(ctx.pool, {
+        ownerIds, ownerUsername: f.ownerUsername, templateNames: f.templateNames, name: f.name, status: f.status, offset, limit,
+        seenSince: daemonsSeenSince(ctx),
+      });
+      return { workspaces: list.workspaces.map((v) => assembleWorkspace(ctx, v)), count: list.count };
     },
   );
 
@@ -156,11 +165,14 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
     async (req) => {
       // `include_deleted` is what codersdk's DeletedWorkspace() sends in both eras; `deleted` is December 2022's name.
       const showDeleted = parseDeletedFlag(req.query.deleted, 'deleted') || parseDeletedFlag(req.query.include_deleted, 'include_deleted');
-      const w = await readableWorkspace(ctx, subjectOf(req), req.params.workspace);
+      // One statement: the workspace, its template and latest build; readability is decided on the row it brought.
+      const [view] = await getWorkspaceViewsByIDs(ctx.pool, [req.params.workspace], daemonsSeenSince(ctx));
+      if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
+      const w = view.workspace;
       if (w.deleted && !showDeleted) {
         throw new ApiError(410, `Workspace ${JSON.stringify(w.id)} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.`);
       }
-      return (await renderWorkspaces(ctx, [w]))[0];
+      return assembleWorkspace(ctx, view);
     },
   );
 
@@ -199,7 +211,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       const w = await readableWorkspace(ctx, s, req.params.workspace);
       if (!authz.canUpdateWorkspace(s, w)) throw errors.resourceNotFound();
       const build = await getLatestWorkspaceBuild(ctx.pool, w.id);
-      const [rendered] = build ? await renderBuilds(ctx, [build], [w]) : [];
+      const [rendered] = build ? await renderBuilds(ctx, [build]) : [];
       if (!build || rendered?.status !== 'running' || build.transition !== 'start') throw errors.badRequest('Workspace must be started, no build in progress.');
       if (!build.deadline) throw errors.badRequest('Workspace shutdown is manual.');
       const deadline = new Date(req.body.deadline);

@@ -42,12 +42,6 @@ export async function getBuildJobTarget(db: Queryable, buildId: string): Promise
   return rows[0];
 }
 
-/** The workspace a build belongs to, without the joins (for publishing workspace events). */
-export async function getWorkspaceIDOfBuild(db: Queryable, buildId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ workspace_id: string }>('SELECT workspace_id FROM workspace_builds WHERE id = $1', [buildId]);
-  return rows[0]?.workspace_id;
-}
-
 export interface ImportJobTarget {
   template_version_id: string;
   template_version_name: string;

@@ -21,7 +21,9 @@ export interface ProvisionerJobRow {
   tags: Record<string, string>;
   logs_length: number;
   logs_overflowed: boolean;
-  /** The highest daemon-assigned log sequence number stored (0: none); see `updateProvisionerJobLogSeq`. */
+  /** The id of the job's newest log line, 0 before the first (kept by a trigger, migration 000091). */
+  last_log_id: number;
+  /** The highest daemon-assigned log sequence number stored (0: none): a re-sent batch is recognised by it. */
   log_seq?: number;
 }
 
@@ -160,6 +162,8 @@ export async function updateProvisionerJobCanceled(db: Queryable, id: string, no
 
 export interface AcquireJobParams {
   now: Date;
+  /** Channel of a workspace without its id (`workspaceChannel('')`). */
+  workspaceChannelPrefix: string;
   workerId: string;
   provisioners: string[];
   tags: Record<string, string>;
@@ -175,26 +179,30 @@ export interface AcquireJobParams {
  * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
  */
 export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<ProvisionerJobRow | undefined> {
-  const { rows } = await db.query<ProvisionerJobRow>(
-    `UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
-     WHERE id = (
-       SELECT id FROM provisioner_jobs
-       WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
-         AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
-         AND ($5::uuid IS NULL OR organization_id = $5)
-       ORDER BY created_at
-       FOR UPDATE SKIP LOCKED
-       LIMIT 1
-     )
-     RETURNING *`,
-    [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.organizationId ?? null],
-  );
+  // The same statement tells a workspace build's watchers that it started (NOTIFY on `<workspaceChannelPrefix><id>`,
+  // sent at commit): acquisition is one round trip.
+  const { rows } = await db.query<ProvisionerJobRow>({
+    name: 'kiln_acquire_job',
+    text: `WITH acquired AS (
+       UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
+       WHERE id = (
+         SELECT id FROM provisioner_jobs
+         WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
+           AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
+           AND ($6::uuid IS NULL OR organization_id = $6)
+         ORDER BY created_at
+         FOR UPDATE SKIP LOCKED
+         LIMIT 1
+       )
+       RETURNING *),
+     note AS (
+       SELECT pg_notify($5 || b.workspace_id::text, '') FROM acquired a
+       JOIN workspace_builds b ON b.id = (a.input->>'workspace_build_id')::uuid
+       WHERE a.type = 'workspace_build')
+     SELECT acquired.* FROM acquired WHERE (SELECT count(*) FROM note) >= 0`,
+    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix, p.organizationId ?? null],
+  });
   return rows[0];
-}
-
-/** Records the highest log sequence number stored, so a re-sent batch is recognised (network daemons number lines). */
-export async function updateProvisionerJobLogSeq(db: Queryable, id: string, seq: number): Promise<void> {
-  await db.query('UPDATE provisioner_jobs SET log_seq = GREATEST(log_seq, $2) WHERE id = $1', [id, seq]);
 }
 
 /**
@@ -209,8 +217,18 @@ export async function touchProvisionerJob(db: Queryable, id: string, workerId: s
   return rows[0];
 }
 
-export async function updateProvisionerJobLogUsage(db: Queryable, p: { id: string; now: Date; logsLength: number; logsOverflowed: boolean }): Promise<void> {
-  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4 WHERE id = $1', [p.id, p.now, p.logsLength, p.logsOverflowed]);
+/** A job's log budget and heartbeat after a batch; `logSeq` raises `log_seq` (see ProvisionerJobRow), 0 leaves it. */
+export interface JobLogUsage {
+  now: Date;
+  logsLength: number;
+  logsOverflowed: boolean;
+  logSeq: number;
+}
+
+export async function updateProvisionerJobLogUsage(db: Queryable, id: string, p: JobLogUsage): Promise<void> {
+  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4, log_seq = GREATEST(log_seq, $5) WHERE id = $1', [
+    id, p.now, p.logsLength, p.logsOverflowed, p.logSeq,
+  ]);
 }
 
 /** Marks a job finished: `error` NULL means success. A job the reaper fails before any daemon took it is also started. */

@@ -45,12 +45,6 @@ export async function getTemplateVersionByID(db: Queryable, id: string): Promise
   return rows[0];
 }
 
-export async function getTemplateVersionsByIDs(db: Queryable, ids: string[]): Promise<TemplateVersionRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<TemplateVersionRow>('SELECT * FROM template_versions WHERE id = ANY($1::uuid[])', [ids]);
-  return rows;
-}
-
 // --- Template routes: lookups, writes and the aggregates a Template carries on the wire.
 
 /** A live (not soft-deleted) template by organization and name; names compare case-insensitively, as the index does. */

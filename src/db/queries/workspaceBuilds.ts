@@ -1,5 +1,7 @@
 import type { Queryable } from '../pool.js';
 
+import type { ProvisionerJobRow } from './provisionerJobs.js';
+
 export interface WorkspaceBuildRow {
   id: string;
   created_at: Date;
@@ -24,12 +26,6 @@ export async function getWorkspaceBuildByID(db: Queryable, id: string): Promise<
   return rows[0];
 }
 
-export async function getWorkspaceBuildsByIDs(db: Queryable, ids: string[]): Promise<WorkspaceBuildRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
 /** Replaces a build's provisioner state (`PUT /workspacebuilds/{id}/state`). */
 export async function updateWorkspaceBuildState(db: Queryable, id: string, state: Buffer, now: Date): Promise<void> {
   await db.query('UPDATE workspace_builds SET provisioner_state = $2, updated_at = $3 WHERE id = $1', [id, state, now]);
@@ -51,37 +47,30 @@ export async function getLatestWorkspaceBuild(db: Queryable, workspaceId: string
   return rows[0];
 }
 
-export async function getLatestWorkspaceBuilds(db: Queryable, workspaceIds: string[]): Promise<WorkspaceBuildRow[]> {
-  if (workspaceIds.length === 0) return [];
-  const { rows } = await db.query<WorkspaceBuildRow>(
-    `SELECT DISTINCT ON (workspace_id) ${COLUMNS} FROM workspace_builds WHERE workspace_id = ANY($1::uuid[]) ORDER BY workspace_id, build_number DESC`,
-    [workspaceIds],
+/** The latest build (state included) and its job's timestamps, in one round trip: what a new build checks. */
+export async function getLatestWorkspaceBuildWithJob(
+  db: Queryable,
+  workspaceId: string,
+): Promise<{ build: WorkspaceBuildRow; job: Pick<ProvisionerJobRow, 'started_at' | 'completed_at' | 'canceled_at' | 'error'> | undefined } | undefined> {
+  const { rows } = await db.query<WorkspaceBuildRow & { job_started_at: Date | null; job_completed_at: Date | null; job_canceled_at: Date | null; job_error: string | null; job_found: boolean }>(
+    `SELECT b.*, j.started_at AS job_started_at, j.completed_at AS job_completed_at, j.canceled_at AS job_canceled_at, j.error AS job_error,
+            j.id IS NOT NULL AS job_found
+     FROM workspace_builds b LEFT JOIN provisioner_jobs j ON j.id = b.job_id
+     WHERE b.workspace_id = $1 ORDER BY b.build_number DESC LIMIT 1`,
+    [workspaceId],
   );
-  return rows;
+  const r = rows[0];
+  if (!r) return undefined;
+  const { job_started_at, job_completed_at, job_canceled_at, job_error, job_found, ...build } = r;
+  return {
+    build,
+    job: job_found ? { started_at: job_started_at, completed_at: job_completed_at, canceled_at: job_canceled_at, error: job_error } : undefined,
+  };
 }
 
 export async function getWorkspaceBuildByJobID(db: Queryable, jobId: string): Promise<WorkspaceBuildRow | undefined> {
   const { rows } = await db.query<WorkspaceBuildRow>(`SELECT ${COLUMNS} FROM workspace_builds WHERE job_id = $1`, [jobId]);
   return rows[0];
-}
-
-export interface ListBuildsParams {
-  workspaceId: string;
-  since?: Date;
-  afterBuildNumber?: number;
-  offset: number;
-  limit?: number;
-}
-
-/** Builds of a workspace, newest first (Coder's order, even with an `after_id` cursor). */
-export async function listWorkspaceBuilds(db: Queryable, p: ListBuildsParams): Promise<WorkspaceBuildRow[]> {
-  const { rows } = await db.query<WorkspaceBuildRow>(
-    `SELECT ${COLUMNS} FROM workspace_builds
-     WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::int IS NULL OR build_number > $3)
-     ORDER BY build_number DESC OFFSET $4 LIMIT $5`,
-    [p.workspaceId, p.since ?? null, p.afterBuildNumber ?? null, p.offset, p.limit ?? null],
-  );
-  return rows;
 }
 
 export interface InsertWorkspaceBuildParams {

@@ -25,12 +25,6 @@ export async function getWorkspaceByIDForUpdate(db: Queryable, id: string): Prom
   return rows[0];
 }
 
-export async function getWorkspacesByIDs(db: Queryable, ids: string[]): Promise<WorkspaceRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = ANY($1::uuid[])', [ids]);
-  return rows;
-}
-
 /** The live workspace of that owner and name; with `deleted`, the most recently deleted one instead. */
 export async function getWorkspaceByOwnerAndName(db: Queryable, ownerId: string, name: string, deleted = false): Promise<WorkspaceRow | undefined> {
   const { rows } = await db.query<WorkspaceRow>(
@@ -38,27 +32,6 @@ export async function getWorkspaceByOwnerAndName(db: Queryable, ownerId: string,
     [ownerId, name, deleted],
   );
   return rows[0];
-}
-
-export interface WorkspaceFilter {
-  /** Only these owners' workspaces (visibility and the `owner:` filter). */
-  ownerIds?: string[];
-  templateNames?: string[];
-  name?: string;
-}
-
-/** Non-deleted workspaces matching the filter, newest first. Status filtering happens after rendering. */
-export async function listWorkspaces(db: Queryable, f: WorkspaceFilter): Promise<WorkspaceRow[]> {
-  const { rows } = await db.query<WorkspaceRow>(
-    `SELECT w.* FROM workspaces w JOIN templates t ON t.id = w.template_id
-     WHERE NOT w.deleted
-       AND ($1::uuid[] IS NULL OR w.owner_id = ANY($1::uuid[]))
-       AND ($2::text[] IS NULL OR lower(t.name) = ANY($2::text[]))
-       AND ($3::text IS NULL OR w.name ILIKE '%' || $3 || '%')
-     ORDER BY w.created_at DESC, w.id`,
-    [f.ownerIds ?? null, f.templateNames?.map((n) => n.toLowerCase()) ?? null, f.name ?? null],
-  );
-  return rows;
 }
 
 export interface InsertWorkspaceParams {

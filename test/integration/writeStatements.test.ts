@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+
+import type { ServerContext } from '../../src/api/context.js';
+import { withStatementCounter } from '../../src/db/statementCount.js';
+import { acquireJob } from '../../src/jobs/acquire.js';
+import { completeJob } from '../../src/jobs/complete.js';
+import { updateJob } from '../../src/jobs/update.js';
+import type { KilnClient } from '../../src/sdk/client.js';
+import { insertEchoTemplate, insertWorkspace, type Owner } from '../harness/jobFixtures.js';
+import { startTestServer, type TestServer } from '../harness/server.js';
+
+/** Statements `fn` sends, counted where they are sent (the pool wrapper), as the server counts a request's. */
+async function count<T>(fn: () => Promise<T>): Promise<{ n: number; value: T }> {
+  const c = { statements: 0 };
+  const value = await withStatementCounter(c, fn);
+  return { n: c.statements, value };
+}
+
+async function routeStatements(srv: TestServer, method: string, route: string): Promise<number> {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`kiln_http_request_sql_statements_sum{method="${method}",route="${route}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/**
+ * The statement counts docs/ARCHITECTURE.md gives per write operation. A change that adds a round trip to one of these
+ * paths fails here and must update the table.
+ */
+describe('statements per write operation', () => {
+  let srv: TestServer;
+  let ctx: ServerContext;
+  let owner: Owner;
+  let client: KilnClient;
+  before(async () => {
+    srv = await startTestServer({ provisionerDaemons: 0, config: { reaperIntervalMs: 3_600_000 } });
+    ctx = srv.server.api.ctx;
+    const u = await srv.createFirstUser();
+    owner = { userId: u.userId, orgId: u.organizationId };
+    client = u.client;
+    await client.me(); // the session key is now known: authentication costs nothing below
+  });
+  after(async () => srv.close());
+
+  it('build creation, acquisition, a log batch, a heartbeat and completion', async () => {
+    const t = await insertEchoTemplate(ctx.pool, owner, {});
+    const ws = await insertWorkspace(ctx.pool, owner, t);
+    const route = '/api/v2/workspaces/:workspace/builds';
+    const before = await routeStatements(srv, 'POST', route);
+    const build = await client.createWorkspaceBuild(ws, { transition: 'start', template_version_id: t.versionId });
+    const post = (await routeStatements(srv, 'POST', route)) - before;
+    const worker = randomUUID();
+    const acquire = await count(() => acquireJob(ctx, { id: worker, provisioners: ['echo'], tags: { scope: 'organization' } }));
+    assert.equal(acquire.value?.id, build.job.id);
+    const line = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
+    const logs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line, line] }));
+    const heartbeat = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [] }));
+    const complete = await count(() => completeJob(ctx, worker, { job_id: build.job.id, workspace_build: { state: new Uint8Array(0), resources: [] } }));
+    const counts = { post, acquire: acquire.n, logs: logs.n, heartbeat: heartbeat.n, complete: complete.n };
+    // post: 15 since rich parameters (the version's declared parameters are read in the transaction) and the import
+    // job's provisioner and file being read inside it.
+    assert.deepEqual(counts, { post: 15, acquire: 1, logs: 4, heartbeat: 1, complete: 8 });
+  });
+});
