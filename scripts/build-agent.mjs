@@ -19,6 +19,8 @@ await build({
   // Bundled CommonJS dependencies (pino, ws) call require(): give the ES module one.
   banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
   define: { KILN_AGENT_VERSION: JSON.stringify(version) },
+  // A native module cannot be bundled: the agent loads it when a terminal opens, and says so where it is missing.
+  external: ['@lydell/node-pty'],
   legalComments: 'none',
   logLevel: 'warning',
 });
