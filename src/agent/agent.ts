@@ -10,7 +10,8 @@ import type { WorkspaceAgentLifecycle } from '../sdk/types/workspaceBuilds.js';
 import { Connection } from './connection.js';
 import { HealthReporter } from './health.js';
 import { LogSender } from './logSender.js';
-import { PtySessions } from './pty.js';
+import { PtySessions, type PtyEnvironment } from './pty.js';
+import { SshServer } from './ssh.js';
 import { retry } from './retry.js';
 import { runScript, type ScriptResult } from './script.js';
 
@@ -36,14 +37,20 @@ export class Agent {
   readonly #health: HealthReporter;
   readonly #logs: LogSender;
   readonly #ptys: PtySessions;
+  #ssh: SshServer | undefined;
   #meta: WorkspaceAgentMetadata | undefined;
   #startup: Promise<void> | undefined;
 
   constructor(private readonly o: AgentOptions) {
     this.client = new AgentClient(o.url, o.token, { socketPath: o.socketPath });
     this.#log = o.logger;
-    this.#ptys = new PtySessions({ cwd: () => expandHome(this.#meta?.directory || '~'), env: () => this.#workspaceEnv() }, o.logger);
-    this.#conn = new Connection(this.client, o.logger, { pty: (spec) => this.#ptys.open(spec) });
+    const environment: PtyEnvironment = { cwd: () => expandHome(this.#meta?.directory || '~'), env: () => this.#workspaceEnv() };
+    this.#ptys = new PtySessions(environment, o.logger);
+    this.#conn = new Connection(this.client, o.logger, {
+      pty: (spec) => this.#ptys.open(spec),
+      // The SSH server (and its host key) exists from the first SSH connection on.
+      ssh: () => (this.#ssh ??= new SshServer(environment, o.logger)).open(),
+    });
     this.#health = new HealthReporter(this.client, o.logger);
     this.#logs = new LogSender(this.client, o.logger, this.#stop.signal);
   }

@@ -21,7 +21,7 @@ let ptyModule: Promise<PtyModule> | undefined;
  * node-pty is a native module: the kiln checkout has it, the bundled standalone agent may not. It is loaded on the
  * first terminal, so an agent without it still serves everything else and refuses terminals with a reason.
  */
-function loadPty(): Promise<PtyModule> {
+export function loadPty(): Promise<PtyModule> {
   ptyModule ??= import('@lydell/node-pty').then(
     (m) => ((m as { default?: PtyModule }).default ?? m) as PtyModule,
     (e: unknown) => {
@@ -33,7 +33,7 @@ function loadPty(): Promise<PtyModule> {
 }
 
 /** The shell a terminal runs: the user's login shell when it is a real one, else bash, else sh. */
-function userShell(env: NodeJS.ProcessEnv): string {
+export function userShell(env: NodeJS.ProcessEnv): string {
   const candidates = [env.SHELL, safeUserShell(), '/bin/bash', '/bin/sh'];
   for (const c of candidates) {
     if (!c || /(nologin|false)$/.test(c)) continue;

@@ -10,6 +10,7 @@ import { requireAuth, subjectOf } from '../middleware/apiKey.js';
 import { errorResponses, uuidParams } from '../schemas/common.js';
 import { openAgentStream, resolveShellTarget } from '../shell/access.js';
 import { relayPty } from '../shell/pty.js';
+import { relayBytes } from '../shell/relay.js';
 
 const tags = ['Agents'];
 
@@ -73,6 +74,47 @@ export async function workspaceAgentShellRoutes(app: FastifyInstance, ctx: Serve
       s.claimed = true;
       relayPty(socket, s.stream);
     },
+  });
+
+  /**
+   * kiln's own byte streams into the workspace, for `kiln ssh` and `kiln port-forward` (Coder carries these over
+   * tailnet): `/ssh` is an SSH connection to the agent's SSH server, `/tcp?port=` a TCP connection to the workspace's
+   * loopback. Binary WebSocket messages carry the bytes both ways.
+   */
+  const byteStream = (suffix: string, what: string, spec: (q: Record<string, unknown>) => Record<string, unknown> & { kind: string }) =>
+    app.route<{ Params: { workspaceagent: string }; Querystring: Record<string, string> }>({
+      method: 'GET',
+      url: `/api/v2/workspaceagents/:workspaceagent/${suffix}`,
+      onRequest: auth,
+      schema: { tags, params: uuidParams('workspaceagent'), response: errorResponses },
+      preHandler: async (req) => {
+        const s = spec((req.query ?? {}) as Record<string, unknown>);
+        if (!req.headers.upgrade) throw errors.badRequest('Failed to accept websocket.', 'The request was not a WebSocket upgrade.');
+        const { agent } = await resolveShellTarget(ctx, subjectOf(req), req.params.workspaceagent, what);
+        const stream = await openAgentStream(ctx, agent.id, s);
+        req.raw.socket.once('close', () => {
+          if (!req.shellStream?.claimed) stream.destroy();
+        });
+        req.shellStream = { stream, claimed: false };
+      },
+      handler: async () => {
+        throw errors.badRequest('Failed to accept websocket.', 'The request was not a WebSocket upgrade.');
+      },
+      wsHandler: (socket: WebSocket, req: FastifyRequest) => {
+        const s = req.shellStream;
+        if (!s) return socket.close(1011);
+        s.claimed = true;
+        relayBytes(socket, s.stream);
+      },
+    });
+
+  byteStream('ssh', 'SSH session', () => ({ kind: 'ssh' }));
+  byteStream('tcp', 'port forward', (q) => {
+    const raw = q.port;
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+      throw errors.badRequest('Query param "port" must be a TCP port (1-65535).', undefined, [{ field: 'port', detail: 'Must be an integer from 1 to 65535' }]);
+    }
+    return { kind: 'tcp', port: Number(raw) };
   });
 }
 
