@@ -9,7 +9,7 @@ import { findBwrap } from '../../src/provisioners/local/sandbox.js';
 import { dialAgentStream } from '../../src/sdk/agentStreams.js';
 import { isSdkError } from '../../src/sdk/errors.js';
 import type { Workspace } from '../../src/sdk/types/workspaces.js';
-import { runCli, spawnCli, startCliServer, type CliServer } from '../cli/cliHarness.js';
+import { BIN, runCli, spawnCli, startCliServer, type CliServer } from '../cli/cliHarness.js';
 import { createLocalTemplate, exampleKilnJson, killAll, latestAgent } from '../harness/local.js';
 import type { TestUser } from '../harness/server.js';
 import { waitForBuild } from '../harness/templates.js';
@@ -64,6 +64,41 @@ describe('kiln ssh, config-ssh and port-forward into a sandboxed workspace', () 
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal(piped.stdout.trim(), '5');
     assert.equal(piped.stderr, 'oops\n');
+  });
+
+  it('an interactive session on a real terminal (tmux): prompt, resize, Ctrl-C, Ctrl-D', async () => {
+    const sock = `kiln-ssh-${randomUUID().slice(0, 8)}`;
+    const tmux = (...args: string[]) => run('tmux', ['-L', sock, ...args], { ...env, TERM: 'xterm-256color' });
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const envs = Object.entries({ KILN_URL: env.KILN_URL, KILN_SESSION_TOKEN: env.KILN_SESSION_TOKEN, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME, HOME: env.HOME })
+      .map(([k, v]) => `${k}=${quote(String(v))}`)
+      .join(' ');
+    const done = path.join(cli.tmp, `${sock}.exit`);
+    // The pane runs kiln ssh and then writes its exit code, so the test sees how it ended.
+    const command = `env ${envs} ${quote(process.execPath)} ${quote(BIN)} ssh ${ws.name}; echo $? > ${quote(done)}`;
+    try {
+      assert.equal((await tmux('new-session', '-d', '-x', '100', '-y', '30', command)).code, 0);
+      const pane = async () => (await tmux('capture-pane', '-p', '-S', '-200')).stdout;
+      const keys = (...k: string[]) => tmux('send-keys', ...k);
+      const shows = (re: RegExp, what: string) => waitFor(async () => (re.test(await pane()) ? true : undefined), what, 20_000);
+      await shows(/\$\s*$/m, 'the prompt');
+      await keys('echo "size-$((1)): $(stty size)"', 'Enter');
+      await shows(/^size-1: 30 100$/m, 'the first size');
+      await tmux('resize-window', '-x', '120', '-y', '40');
+      await keys('echo "size-$((2)): $(stty size)"', 'Enter');
+      await shows(/^size-2: 40 120$/m, 'the size after the resize');
+      await keys('sleep 600; echo "not-$((0))-interrupted"', 'Enter');
+      await shows(/sleep 600/, 'the command typed');
+      await keys('C-c');
+      await keys('echo "after-$((40+2))"', 'Enter');
+      await shows(/^after-42$/m, 'the prompt after Ctrl-C');
+      assert.ok(!(await pane()).includes('not-0-interrupted'));
+      await keys('C-d');
+      const code = await waitFor(async () => (await readFile(done, 'utf8').catch(() => '')).trim() || undefined, 'kiln ssh to end', 20_000);
+      assert.equal(code, '0');
+    } finally {
+      await tmux('kill-server');
+    }
   });
 
   it('config-ssh writes a marked, idempotent, removable block; OpenSSH, scp and sftp work through it', async () => {
