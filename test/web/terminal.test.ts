@@ -75,7 +75,7 @@ describe('dashboard: terminal', () => {
       await page.setViewportSize({ width: 800, height: 600 });
       await waitFor(async () => {
         const [rows2, cols2] = (await size()) as number[];
-        return (rows2 as number) <= (rows1 as number) && (cols2 as number) < (cols1 as number) ? true : undefined;
+        return (rows2 as number) < (rows1 as number) && (cols2 as number) < (cols1 as number) ? true : undefined;
       }, 'a smaller terminal after the window shrank');
     } finally {
       await context.close();

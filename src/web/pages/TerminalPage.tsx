@@ -127,7 +127,8 @@ function TerminalView({ agentId, reconnect }: { agentId: string; reconnect: stri
           </button>
         )}
       </div>
-      <div className="terminal-host" ref={host} data-testid="terminal" />
+      {/* The height is set here: the terminal fits its rows to it (FitAddon), so it must not follow the content. */}
+      <div className="terminal-host" ref={host} data-testid="terminal" style={{ height: 'calc(100vh - 16rem)' }} />
     </section>
   );
 }
