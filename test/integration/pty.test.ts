@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
 import WebSocket from 'ws';
 
+import { createLogger } from '../../src/lib/logger.js';
 import { findBwrap } from '../../src/provisioners/local/sandbox.js';
 import type { Workspace } from '../../src/sdk/types/workspaces.js';
 import { createLocalTemplate, killAll, latestAgent, pidsWithEnv } from '../harness/local.js';
@@ -61,10 +63,18 @@ describe('reconnecting PTY into a sandboxed workspace', () => {
   let other: TestUser;
   let ws: Workspace;
   let agentId: string;
+  /** The server's log lines (the audit line of a site owner's terminal is checked). */
+  const logLines: { msg: string; [k: string]: unknown }[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(l) as { msg: string });
+      cb();
+    },
+  });
 
   before(async () => {
     assert.ok(await findBwrap(), 'bwrap is required for these tests: apt-get install -y bubblewrap');
-    srv = await startTestServer({ provisionerDaemons: 1, overrides: { ptyLimits: { idleTimeoutMs: 1_500, bufferBytes: 4096, maxSessions: 3 } } });
+    srv = await startTestServer({ provisionerDaemons: 1, logger: createLogger('info', logStream), overrides: { ptyLimits: { idleTimeoutMs: 1_500, bufferBytes: 4096, maxSessions: 3 } } });
     owner = await srv.createFirstUser();
     other = await srv.createUser(owner.client);
     const { template } = await createLocalTemplate(owner.client, owner.organizationId, {
@@ -175,6 +185,11 @@ describe('reconnecting PTY into a sandboxed workspace', () => {
     const t = await openTerm(srv.url, admin.client.token as string, agentId, { reconnect: randomUUID(), command: 'echo admin-$((3*3))' });
     await t.waitFor(/admin-9/, "the site owner's command");
     await t.closed;
+    const audit = logLines.filter((l) => l.msg === "a site owner opened a connection to another user's workspace");
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0]?.user, admin.username);
+    assert.equal(audit[0]?.agentId, agentId);
+    assert.equal(audit[0]?.what, 'terminal');
   });
 
   it('a stop closes an open terminal, and a stopped workspace refuses new ones with a clear message', async () => {
