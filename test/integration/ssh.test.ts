@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -101,7 +101,7 @@ describe('kiln ssh, config-ssh and port-forward into a sandboxed workspace', () 
     }
   });
 
-  it('config-ssh writes a marked, idempotent, removable block; OpenSSH, scp and sftp work through it', async () => {
+  it('config-ssh writes a marked, idempotent, removable block; OpenSSH, scp, sftp and ssh -L work through it', async () => {
     const file = path.join(cli.tmp, 'ssh_config');
     await writeFile(file, 'Host mine\n  HostName example.com\n');
     const first = await runCli(['config-ssh', '--ssh-config-file', file], { env });
@@ -137,6 +137,24 @@ describe('kiln ssh, config-ssh and port-forward into a sandboxed workspace', () 
     assert.match(ls.stdout, /index\.html/);
     await rm(up);
     await rm(down);
+
+    // TCP forwarding inside SSH (ssh -L, as VS Code uses it): the workspace's app on a local port.
+    const fwdPort = await freePort();
+    const fwd = spawn('ssh', ['-F', file, '-N', '-L', `127.0.0.1:${fwdPort}:127.0.0.1:8000`, host], { env, stdio: 'ignore' });
+    try {
+      const body = await waitFor(async () => {
+        try {
+          return (await (await fetch(`http://127.0.0.1:${fwdPort}/`)).text()).trim();
+        } catch {
+          return undefined;
+        }
+      }, 'the app through ssh -L', 20_000);
+      assert.equal(body, `hello from ${ws.name}`);
+    } finally {
+      const exited = fwd.exitCode !== null || fwd.signalCode !== null ? Promise.resolve() : new Promise((r) => fwd.once('exit', r));
+      fwd.kill();
+      await exited;
+    }
 
     const removed = await runCli(['config-ssh', '--ssh-config-file', file, '--remove'], { env });
     assert.equal(removed.code, 0);
