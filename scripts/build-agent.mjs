@@ -17,8 +17,16 @@ await build({
   target: 'node20',
   format: 'esm',
   // Bundled CommonJS dependencies (pino, ws) call require(): give the ES module one.
-  banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
+  // ssh2 reads __dirname at load time: give it the bundle's.
+  banner: {
+    js:
+      "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url); " +
+      "import { fileURLToPath as __kilnPath } from 'node:url'; const __filename = __kilnPath(import.meta.url); const __dirname = __kilnPath(new URL('.', import.meta.url));",
+  },
   define: { KILN_AGENT_VERSION: JSON.stringify(version) },
+  // A native module cannot be bundled: the agent loads it when a terminal opens, and says so where it is missing.
+  // ssh2's optional native helpers (sshcrypto, cpu-features) are loaded in a try: without them it runs in pure JS.
+  external: ['@lydell/node-pty', '*.node'],
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -10,6 +10,8 @@ import type { WorkspaceAgentLifecycle } from '../sdk/types/workspaceBuilds.js';
 import { Connection } from './connection.js';
 import { HealthReporter } from './health.js';
 import { LogSender } from './logSender.js';
+import { PtySessions, type PtyEnvironment } from './pty.js';
+import { SshServer } from './ssh.js';
 import { retry } from './retry.js';
 import { runScript, type ScriptResult } from './script.js';
 
@@ -34,13 +36,21 @@ export class Agent {
   readonly #conn: Connection;
   readonly #health: HealthReporter;
   readonly #logs: LogSender;
+  readonly #ptys: PtySessions;
+  #ssh: SshServer | undefined;
   #meta: WorkspaceAgentMetadata | undefined;
   #startup: Promise<void> | undefined;
 
   constructor(private readonly o: AgentOptions) {
     this.client = new AgentClient(o.url, o.token, { socketPath: o.socketPath });
     this.#log = o.logger;
-    this.#conn = new Connection(this.client, o.logger);
+    const environment: PtyEnvironment = { cwd: () => expandHome(this.#meta?.directory || '~'), env: () => this.#workspaceEnv() };
+    this.#ptys = new PtySessions(environment, o.logger);
+    this.#conn = new Connection(this.client, o.logger, {
+      pty: (spec) => this.#ptys.open(spec),
+      // The SSH server (and its host key) exists from the first SSH connection on.
+      ssh: () => (this.#ssh ??= new SshServer(environment, o.logger)).open(),
+    });
     this.#health = new HealthReporter(this.client, o.logger);
     this.#logs = new LogSender(this.client, o.logger, this.#stop.signal);
   }
@@ -78,16 +88,21 @@ export class Agent {
   async #runScript(script: string, timeoutS: number): Promise<ScriptResult> {
     const meta = this.#meta as WorkspaceAgentMetadata;
     const cwd = expandHome(meta.directory || '~');
-    const env = { ...process.env, ...meta.environment_variables };
-    // The agent's own secret is not the script's business.
-    delete env.KILN_AGENT_TOKEN;
-    delete env.KILN_AGENT_SOCKET;
     return runScript(script, {
       cwd,
-      env,
+      env: this.#workspaceEnv(),
       timeoutMs: timeoutS * 1000,
       onLine: (line, stream) => this.#logs.add(line, stream === 'stderr' ? 'error' : 'info'),
     });
+  }
+
+  /** The environment of scripts and terminals: the agent's, plus the workspace's variables, minus the agent's secrets. */
+  #workspaceEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env, ...this.#meta?.environment_variables };
+    delete env.KILN_AGENT_TOKEN;
+    delete env.KILN_AGENT_SOCKET;
+    delete env.CODER_AGENT_TOKEN;
+    return env;
   }
 
   async #report(state: WorkspaceAgentLifecycle): Promise<void> {
@@ -113,6 +128,7 @@ export class Agent {
       await this.#logs.flush();
     }
     await this.#report(final);
+    this.#ptys.closeAll();
     this.#stop.abort();
     await this.#conn.stop();
   }

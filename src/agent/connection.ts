@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AgentClient, CoordinateSocket } from '../sdk/agentsdk.js';
 
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './retry.js';
-import { serveTunnel } from './tunnel.js';
+import { serveTunnel, type StreamHandlers } from './tunnel.js';
 
 /**
  * Keeps the coordinate connection open: that open socket is what the server counts as "connected", and it carries
@@ -19,6 +19,7 @@ export class Connection {
   constructor(
     private readonly client: AgentClient,
     private readonly logger: Logger,
+    private readonly handlers: StreamHandlers = {},
   ) {}
 
   start(): void {
@@ -36,7 +37,7 @@ export class Connection {
           return;
         }
         this.#socket = socket;
-        serveTunnel(socket, this.logger);
+        serveTunnel(socket, this.logger, this.handlers);
         attempt = 0;
         this.logger.info('connected to the server');
         await new Promise<void>((resolve) => {

@@ -9,18 +9,24 @@ import { TunnelSession } from '../sdk/tunnel/session.js';
 
 const WS_OPEN = 1;
 
+/** Openers of stream kinds other than `tcp`, by kind. */
+export type StreamHandlers = Partial<Record<string, (spec: OpenSpec) => Promise<Duplex>>>;
+
 /**
  * The agent's end of the tunnel on one coordinate connection: says HELLO, then serves the server's OPENs. A `tcp`
  * stream is a connection to 127.0.0.1:<port> — the agent runs in the workspace's network, so that loopback is the
- * workspace's own. Streams of other kinds are refused until the agent learns them.
+ * workspace's own; other kinds (`pty`) go to `handlers`. Kinds the agent does not know are refused.
  */
-export function serveTunnel(socket: CoordinateSocket, logger: Logger): TunnelSession {
+export function serveTunnel(socket: CoordinateSocket, logger: Logger, handlers: StreamHandlers = {}): TunnelSession {
   const session = new TunnelSession({
     role: 'agent',
     send: (frame) => {
       if (socket.readyState === WS_OPEN) socket.send(frame);
     },
-    onOpen: (spec) => openLocal(spec),
+    onOpen: (spec) => {
+      const h = spec.kind === 'tcp' ? undefined : handlers[spec.kind];
+      return h ? h(spec) : openLocal(spec);
+    },
   });
   socket.on('message', (data, isBinary) => {
     if (!isBinary) return;

@@ -4,6 +4,7 @@ import { defaultStreamLimits, type StreamLimits } from './http/streamCaps.js';
 import type { Logger } from '../lib/logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
+import { PTY_DEFAULTS } from '../sdk/tunnel/pty.js';
 
 import type { AgentTunnels } from './agents/tunnels.js';
 
@@ -54,6 +55,8 @@ export interface ServerOptions {
   loginLimits: LoginLimits;
   /** Long-lived streams (log follows, workspace watches) one user may hold open at once. */
   streamLimits: StreamLimits;
+  /** Reconnecting terminals (docs/security.md): idle timeout, output kept for a reconnect, terminals per agent. */
+  ptyLimits: { idleTimeoutMs: number; bufferBytes: number; maxSessions: number };
 }
 
 export const defaultServerOptions: ServerOptions = {
@@ -79,6 +82,7 @@ export const defaultServerOptions: ServerOptions = {
   replicaHeartbeatMs: 5_000,
   loginLimits: defaultLoginLimits,
   streamLimits: defaultStreamLimits,
+  ptyLimits: { ...PTY_DEFAULTS },
 };
 
 /** Everything a route needs, passed explicitly: no globals. */

@@ -12,6 +12,7 @@ import type { LogLevel, Logger } from '../lib/logger.js';
 import { kilnVersion } from '../lib/version.js';
 import { isRoot, workspaceGroup } from '../provisioners/local/identity.js';
 import { findTerraform, type TerraformBinary } from '../provisioners/terraform/binary.js';
+import { PTY_DEFAULTS } from '../sdk/tunnel/pty.js';
 
 import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
@@ -47,6 +48,8 @@ export interface ServerConfig {
   wildcardAccessUrl?: string;
   /** `--enable-path-apps`. */
   enablePathApps?: boolean;
+  /** `--pty-idle-timeout`, `--pty-max-sessions`: workspace terminals (the replay buffer keeps its default). */
+  pty?: { idleTimeoutMs: number; maxSessions: number };
   /** `--dev`: set up an admin and example templates once the server listens (see src/cli/commands/serverDev.ts). */
   dev?: boolean;
   /** Not flags: seams for tests and benchmarks. */
@@ -100,6 +103,7 @@ export async function startServer(cfg: ServerConfig, logger: Logger): Promise<Ru
       jobPendingTimeoutMs: cfg.jobPendingTimeoutMs,
       ...(cfg.wildcardAccessUrl ? { wildcardAccessUrl: cfg.wildcardAccessUrl } : {}),
       ...(cfg.enablePathApps ? { enablePathApps: true } : {}),
+      ...(cfg.pty ? { ptyLimits: { ...PTY_DEFAULTS, ...cfg.pty } } : {}),
       provisionerDaemonPsk: cfg.provisionerDaemonPsk || undefined,
       replicaId: randomUUID(),
       ...(cfg.daemonPollMs ? { daemonPollMs: cfg.daemonPollMs } : {}),

@@ -23,4 +23,11 @@ describe('kiln server: app flags', () => {
     assert.equal(parse([]).enablePathApps, false);
     assert.equal(parse(['--enable-path-apps']).enablePathApps, true);
   });
+
+  it('--pty-idle-timeout and --pty-max-sessions set the terminal limits (default 5 min and 16)', () => {
+    assert.deepEqual(parse([]).pty, { idleTimeoutMs: 5 * 60_000, maxSessions: 16 });
+    assert.deepEqual(parse(['--pty-idle-timeout', '90s', '--pty-max-sessions', '4']).pty, { idleTimeoutMs: 90_000, maxSessions: 4 });
+    assert.throws(() => parse(['--pty-idle-timeout', '0s']), UsageError);
+    assert.throws(() => parse(['--pty-max-sessions', '0']), UsageError);
+  });
 });

@@ -21,6 +21,7 @@ import { templateVersionRoutes } from './templateVersions.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
 import { workspaceAgentRoutes } from './workspaceAgents.js';
+import { workspaceAgentShellRoutes } from './workspaceAgentShell.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
 import { workspaceRoutes } from './workspaces.js';
 import { workspaceUpdateRoutes } from './workspaceUpdates.js';
@@ -46,6 +47,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await provisionerKeyRoutes(app, ctx);
   await replicaRoutes(app, ctx);
   await workspaceAgentRoutes(app, ctx);
+  await workspaceAgentShellRoutes(app, ctx);
   await applicationRoutes(app, ctx);
   await agentBinaryRoutes(app);
   await webRoutes(app); // last: the dashboard's static files and its single-page-app fallback

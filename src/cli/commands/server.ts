@@ -27,6 +27,8 @@ export const serverFlags: FlagSpec[] = [
   { name: 'terraform-path', type: 'string', env: true, placeholder: 'path', description: 'The terraform binary (1.3+) for the terraform provisioner (default: terraform on PATH; off when none is found)' },
   { name: 'terraform-registry-provider', type: 'boolean', env: true, description: 'Templates get coder/coder from the Terraform registry instead of kiln\'s built-in provider (needs network)' },
   { name: 'provisioner-daemon-psk', type: 'string', env: true, placeholder: 'secret', description: 'A pre-shared key external provisioner daemons may authenticate with (default: none; use provisioner keys)' },
+  { name: 'pty-idle-timeout', type: 'string', env: true, default: '5m', placeholder: 'duration', description: 'A workspace terminal nobody is attached to ends after this long (reconnecting within it resumes it)' },
+  { name: 'pty-max-sessions', type: 'number', env: true, default: 16, placeholder: 'n', description: 'Terminals one workspace agent keeps open at once' },
   { name: 'dev', type: 'boolean', description: 'On first start, create an admin user and the example templates, and print the credentials and a token' },
   { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' },
 ];
@@ -71,6 +73,8 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     if (ms <= 0) throw new UsageError(`--${name} must be longer than zero`);
     return ms;
   };
+  const ptyMaxSessions = Number(flags['pty-max-sessions']);
+  if (!Number.isInteger(ptyMaxSessions) || ptyMaxSessions <= 0) throw new UsageError('--pty-max-sessions must be a whole number > 0');
   const maxFileBytes = Number(flags['max-file-size']);
   if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) throw new UsageError('--max-file-size must be a whole number of bytes > 0');
   return {
@@ -92,6 +96,7 @@ export function serverConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pr
     terraformPath: flags['terraform-path'] ? String(flags['terraform-path']) : undefined,
     terraformRegistryProvider: flags['terraform-registry-provider'] === true,
     provisionerDaemonPsk: flags['provisioner-daemon-psk'] ? String(flags['provisioner-daemon-psk']) : undefined,
+    pty: { idleTimeoutMs: duration('pty-idle-timeout'), maxSessions: ptyMaxSessions },
   };
 }
 

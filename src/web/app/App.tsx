@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 
 import { ErrorBanner } from '../components/ErrorBanner.js';
 import { ErrorBoundary } from '../components/ErrorBoundary.js';
@@ -20,11 +20,20 @@ import { useSessionApi } from './session.js';
 
 type Params = Record<string, string>;
 
+/** The terminal (xterm.js) loads only when opened: most visits never need it. */
+const TerminalPage = lazy(() => import('../pages/TerminalPage.js').then((m) => ({ default: m.TerminalPage })));
+
 /** Pages behind the sign-in gate, most specific first. */
 const ROUTES: { pattern: string; render: (p: Params) => ReactNode }[] = [
   { pattern: '/workspaces', render: () => <WorkspacesPage /> },
   { pattern: '/workspaces/new', render: () => <CreateWorkspacePage /> },
   { pattern: '/@:owner/:workspace', render: (p) => <WorkspacePage owner={p.owner!} name={p.workspace!} /> },
+  { pattern: '/@:owner/:target/terminal', render: (p) => (
+      <Suspense fallback={<Loading label="Loading terminal…" />}>
+        <TerminalPage owner={p.owner!} target={p.target!} />
+      </Suspense>
+    ),
+  },
   { pattern: '/@:owner/:workspace/builds/:number', render: (p) => <BuildPage owner={p.owner!} name={p.workspace!} number={p.number!} /> },
   { pattern: '/templates', render: () => <TemplatesPage /> },
   { pattern: '/templates/:template', render: (p) => <TemplatePage name={p.template!} /> },

@@ -72,6 +72,8 @@ export const paths = {
   newWorkspace: (template?: string) => (template ? `/workspaces/new?template=${encodeURIComponent(template)}` : '/workspaces/new'),
   workspace: (owner: string, name: string) => `/@${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
   build: (owner: string, name: string, n: number) => `/@${encodeURIComponent(owner)}/${encodeURIComponent(name)}/builds/${n}`,
+  /** Coder's form: `/@owner/workspace.agent/terminal`. */
+  terminal: (owner: string, name: string, agent: string) => `/@${encodeURIComponent(owner)}/${encodeURIComponent(name)}.${encodeURIComponent(agent)}/terminal`,
   templates: () => '/templates',
   template: (name: string) => `/templates/${encodeURIComponent(name)}`,
   provisioners: () => '/provisioners',

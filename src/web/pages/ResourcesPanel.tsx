@@ -1,3 +1,4 @@
+import { Link } from '../app/router.js';
 import { Badge } from '../components/StatusBadge.js';
 import { useAsync } from '../hooks/useAsync.js';
 import { client } from '../lib/client.js';
@@ -8,7 +9,8 @@ const AGENT_TONES: Record<WorkspaceAgent['status'], Tone> = { connected: 'succes
 const HEALTH_TONES: Record<WorkspaceApp['health'], Tone> = { healthy: 'success', initializing: 'info', unhealthy: 'danger', disabled: 'neutral' };
 
 /** Resources of the latest build, each with its agents, each agent with its apps and their health. */
-export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }) {
+/** `terminal`, when given, links each connected agent to its terminal page. */
+export function ResourcesPanel({ resources, terminal }: { resources: WorkspaceResource[]; terminal?: (agent: WorkspaceAgent) => string }) {
   const shown = resources.filter((r) => !r.hide);
   // Apps open on their own origin under the wildcard host, never on the dashboard's (see docs/security.md).
   const appHost = useAsync(() => client.appHost(), []).data?.host ?? '';
@@ -37,7 +39,7 @@ export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }
                 </dl>
               )}
               {(r.agents ?? []).map((a) => (
-                <AgentRow key={a.id} agent={a} appHost={appHost} />
+                <AgentRow key={a.id} agent={a} appHost={appHost} terminal={terminal} />
               ))}
             </li>
           ))}
@@ -47,7 +49,7 @@ export function ResourcesPanel({ resources }: { resources: WorkspaceResource[] }
   );
 }
 
-function AgentRow({ agent, appHost }: { agent: WorkspaceAgent; appHost: string }) {
+function AgentRow({ agent, appHost, terminal }: { agent: WorkspaceAgent; appHost: string; terminal?: (agent: WorkspaceAgent) => string }) {
   return (
     <div className="agent" data-testid="agent">
       <div className="agent-head">
@@ -60,6 +62,11 @@ function AgentRow({ agent, appHost }: { agent: WorkspaceAgent; appHost: string }
           {agent.directory ? ` · ${agent.directory}` : ''}
           {agent.version ? ` · v${agent.version}` : ''}
         </span>
+        {terminal && agent.status === 'connected' && (
+          <Link className="btn btn-small agent-terminal" to={terminal(agent)} data-testid="terminal-link">
+            Terminal
+          </Link>
+        )}
       </div>
       {agent.apps.length > 0 && (
         <ul className="apps">

@@ -112,7 +112,10 @@ export function WorkspacePage({ owner, name }: { owner: string; name: string }) 
           </div>
         </div>
       )}
-      <ResourcesPanel resources={latest.resources} />
+      <ResourcesPanel
+        resources={latest.resources}
+        terminal={!w.deleted && latest.status === 'running' ? (a) => paths.terminal(w.owner_name, w.name, a.name) : undefined}
+      />
       <WorkspaceParameters w={w} onBuild={onBuild} />
       <BuildHistory builds={builds} owner={w.owner_name} name={w.name} />
     </div>
