@@ -103,11 +103,17 @@ describe('workspace builds', () => {
   });
 
   it('with state: the new build starts from exactly the given bytes', async () => {
-    const { template } = await createEchoTemplate(owner.client, org);
+    // The provisioner reports what it started from (echo_state), so the check does not race the build's completion,
+    // which replaces the stored state with the provisioner's new one.
+    const { template } = await createEchoTemplate(owner.client, org, { start: { echo_state: true, state: 'after' } });
     const ws = await createWorkspace(owner.client, org, template.id);
     await waitForBuild(owner.client, ws.latest_build.id);
     const b = await owner.client.createWorkspaceBuild(ws.id, { transition: 'start', state: Buffer.from('something').toString('base64') });
-    assert.equal(Buffer.from(await owner.client.workspaceBuildState(b.id)).toString(), 'something');
+    const done = await waitForBuild(owner.client, b.id);
+    assert.equal(done.status, 'running');
+    const logs = (await owner.client.workspaceBuildLogs(b.id)).map((l) => l.output);
+    assert.ok(logs.includes('state: something'), logs.join('\n'));
+    assert.equal(Buffer.from(await owner.client.workspaceBuildState(b.id)).toString(), 'after');
   });
 
   it('state is carried from build to build and echoed to the provisioner', async () => {
