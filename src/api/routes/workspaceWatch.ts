@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 
-import { getWorkspaceByID, type WorkspaceRow } from '../../db/queries/workspaces.js';
+import type { WorkspaceRow } from '../../db/queries/workspaces.js';
 import { coerceError } from '../../lib/errors.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import type { Workspace } from '../../sdk/types/workspaces.js';
@@ -45,9 +45,8 @@ function watch(ctx: ServerContext, w: WorkspaceRow, emit: (wire: Workspace) => v
     try {
       do {
         again = false;
-        const fresh = await getWorkspaceByID(ctx.pool, w.id);
-        if (!fresh || closed) return;
-        const [wire] = await renderWorkspaces(ctx, [fresh]);
+        // One statement: the workspace view, with its latest build.
+        const [wire] = await renderWorkspaces(ctx, [w]);
         if (!closed && wire) emit(wire);
       } while (again && !closed);
     } catch (e) {
@@ -81,61 +80,25 @@ export async function watchWorkspace(ctx: ServerContext, req: FastifyRequest, re
   const release = caps.acquire(subjectOf(req).userId, 'watch');
   reply.hijack();
   const res = reply.raw;
-  let closed = false;
-  let unsubscribe: (() => void) | undefined;
-  // eslint-disable-next-line prefer-const -- assigned once the stream is set up, cleared by stop() at any point
-  let ping: NodeJS.Timeout | undefined;
-  const stop = () => {
-    if (closed) return;
-    closed = true;
-    clearInterval(ping);
-    unsubscribe?.();
-    release();
-  };
-  // Listen for the close before anything is awaited: a client gone during the subscribe must not leave it behind.
-  // The response's close, not the request's: a request emits 'close' as soon as its (empty) body has been read.
-  res.on('close', stop);
-  req.raw.socket?.once('close', stop);
-  const write = (chunk: string) => {
-    if (!boundedWrite(res, chunk, caps.maxUnsentBytes)) stop();
-  };
+  // boundedWrite destroys a response that left too much unread; its 'close' then stops the watch.
+  const write = (chunk: string) => void boundedWrite(res, chunk, caps.maxUnsentBytes);
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   write(':\n\n');
-  let busy = false;
-  let again = false;
-  const send = async () => {
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
-        const fresh = await getWorkspaceByID(ctx.pool, w.id);
-        if (!fresh || closed) return;
-        const [wire] = await renderWorkspaces(ctx, [fresh]);
-        if (!closed) write(`event: data\ndata: ${JSON.stringify(wire)}\n\n`);
-      } while (again && !closed);
-    } catch (e) {
-      ctx.logger.debug({ err: coerceError(e).message }, 'workspace watch render failed');
-    } finally {
-      busy = false;
-    }
-  };
-  try {
-    const unsub = await ctx.pubsub.subscribe(workspaceChannel(w.id), { message: () => void send(), reset: () => void send() });
-    if (closed) unsub();
-    else unsubscribe = unsub;
-  } catch (e) {
-    ctx.logger.warn({ err: coerceError(e).message }, 'workspace watch could not subscribe');
-    res.destroy();
-    stop();
-    return;
-  }
-  if (closed) return;
-  ping = setInterval(() => write('event: ping\ndata: \n\n'), PING_MS);
-  await send();
+  const w1 = watch(
+    ctx,
+    w,
+    (wire) => write(`event: data\ndata: ${JSON.stringify(wire)}\n\n`),
+    () => write('event: ping\ndata: \n\n'),
+    () => {
+      release();
+      // Also when the watch ends on its own (the subscription failed): the client must not wait on a dead stream.
+      if (!res.destroyed) res.end();
+    },
+  );
+  // The response's close, not the request's: a request emits 'close' as soon as its (empty) body has been read.
+  res.on('close', w1.stop);
+  req.raw.socket?.once('close', w1.stop);
+  if (res.destroyed) w1.stop();
 }
 
 /**
@@ -162,7 +125,10 @@ export async function watchWorkspaceWs(ctx: ServerContext, req: FastifyRequest, 
     w,
     (wire) => send(JSON.stringify({ type: 'data', data: wire })),
     () => send(JSON.stringify({ type: 'ping' })),
-    release,
+    () => {
+      release();
+      if (socket.readyState === socket.OPEN) socket.close(1011);
+    },
   );
   socket.on('close', w1.stop);
   if (socket.readyState !== socket.OPEN) w1.stop();
