@@ -5,8 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 import { KilnClient } from '../../src/sdk/client.js';
+import type { WorkspaceBuild } from '../../src/sdk/types/workspaceBuilds.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
-import { createEchoTemplate, createWorkspace } from '../harness/templates.js';
+import { createEchoTemplate, createWorkspace, waitForBuild } from '../harness/templates.js';
 
 import { launchChromium, screenshot } from './browser.js';
 
@@ -285,7 +286,19 @@ describe('dashboard', () => {
     assert.equal(await page.getByTestId('workspace-row').filter({ hasText: 'devbox' }).count(), 0);
   });
 
-  test('restart stops, then starts again', async () => {
+  test('restart stops, then starts again, even when each build ends before its POST answers', async () => {
+    // Echo builds end in milliseconds, so the workspace watch can report a build finished before the POST that created
+    // it has answered. Hold each POST's answer until the page has shown the build's end, to make that order certain:
+    // the page must not go back to the POST's older (pending) copy and wait forever.
+    await page.route('**/api/v2/workspaces/*/builds', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const response = await route.fetch();
+      const created = (await response.json()) as WorkspaceBuild;
+      const done = await waitForBuild(sdk, created.id);
+      await page.getByTestId('workspace-status').getByText(done.status, { exact: true }).waitFor();
+      await page.getByTestId('build-row').first().getByText(`#${created.build_number}`, { exact: true }).waitFor();
+      await route.fulfill({ response });
+    });
     await page.goto('/@admin/from-cli');
     await page.getByTestId('workspace-status').getByText('running').waitFor();
     await page.getByRole('button', { name: 'Restart', exact: true }).click();
@@ -295,6 +308,8 @@ describe('dashboard', () => {
     await history.first().getByText('start', { exact: true }).waitFor();
     await history.nth(1).getByText('stop', { exact: true }).waitFor();
     await page.getByTestId('workspace-status').getByText('running').waitFor({ timeout: 30_000 });
+    await page.unrouteAll();
+    await page.getByText('Restarting: stopping first, then starting.').waitFor({ state: 'detached' });
   });
 
   test('a queued build shows its place in the queue; cancel ends a build that would never finish', async () => {

@@ -1,4 +1,4 @@
-import type { ProvisionerJob, ProvisionerJobStatus, WorkspaceStatus } from '../sdk.js';
+import type { ProvisionerJob, ProvisionerJobStatus, Workspace, WorkspaceBuild, WorkspaceStatus } from '../sdk.js';
 
 /** The few colours a status can take; badges and log stages use them. */
 export type Tone = 'success' | 'danger' | 'warning' | 'info' | 'neutral';
@@ -50,4 +50,13 @@ export function isJobDone(job: ProvisionerJob): boolean {
 export function queueText(job: ProvisionerJob): string | null {
   if (job.status !== 'pending' || job.queue_position === undefined || job.queue_position <= 0) return null;
   return job.queue_size ? `${job.queue_position} of ${job.queue_size}` : String(job.queue_position);
+}
+
+/**
+ * The workspace after the page created build `b`. The POST's answer is the build as it was created (pending); the
+ * workspace watch can already have reported that build finished, or a later one, when a quick build ends before the
+ * POST has answered. Then the page's copy is the fresher one and stays.
+ */
+export function withCreatedBuild(w: Workspace, b: WorkspaceBuild): Workspace {
+  return w.latest_build.build_number >= b.build_number ? w : { ...w, latest_build: b };
 }

@@ -10,7 +10,7 @@ import { useAsync } from '../hooks/useAsync.js';
 import { useWorkspaceWatch } from '../hooks/useWorkspaceWatch.js';
 import { client } from '../lib/client.js';
 import { loadWorkspace } from '../lib/loaders.js';
-import { isTransitional, queueText } from '../lib/status.js';
+import { isTransitional, queueText, withCreatedBuild } from '../lib/status.js';
 import type { Workspace, WorkspaceBuild } from '../sdk.js';
 
 import { BuildHistory } from './BuildHistory.js';
@@ -31,7 +31,7 @@ export function WorkspacePage({ owner, name }: { owner: string; name: string }) 
     [w?.id, latest?.id, latest?.status],
   );
 
-  const restart = useRestart(w, (b) => ws.setData((d) => ({ ...d, latest_build: b })));
+  const restart = useRestart(w, (b) => ws.setData((d) => withCreatedBuild(d, b)));
 
   if (ws.loading) return <Loading label="Loading workspace…" />;
   if (!w || !latest) {
@@ -44,7 +44,7 @@ export function WorkspacePage({ owner, name }: { owner: string; name: string }) 
   }
 
   const onBuild = (b: WorkspaceBuild, action: string) => {
-    ws.setData((d) => ({ ...d, latest_build: b }));
+    ws.setData((d) => withCreatedBuild(d, b));
     if (action === 'restart') restart.begin(b.id);
   };
   const queue = queueText(latest.job);
