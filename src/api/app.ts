@@ -12,6 +12,7 @@ import { fastifyErrorOptions, installErrorHandling } from './http/errorHandler.j
 import { errors } from './http/errors.js';
 import { findUnstorableString, jsonDepthExceeds, MAX_JSON_DEPTH, unstorableStringError } from './http/inputChecks.js';
 import { installMetrics } from './http/metrics.js';
+import { BuildViewCache } from './builds/buildViewCache.js';
 import { startApiKeyCache } from './middleware/apiKey.js';
 import { installResponseCheck } from './http/responseCheck.js';
 import { csrfGuard } from './middleware/csrf.js';
@@ -94,6 +95,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 
   const apiKeys = await startApiKeyCache(ctx);
   app.addHook('onClose', async () => apiKeys.stop());
+  const buildViews = new BuildViewCache(ctx.options.buildViewCacheEntries);
+  await buildViews.start(ctx.pubsub, ctx.logger);
+  app.addHook('onClose', async () => buildViews.stop());
 
   // Request logs without query strings: a token passed as `?coder_session_token=` must never reach a log line.
   app.addHook('onResponse', async (req, reply) => {
@@ -116,6 +120,6 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   // WebSocket plugin's own hook, which marks upgrade requests so that a refused upgrade's socket is closed.
   app.addHook('onRequest', csrfGuard(ctx));
 
-  await registerRoutes(app, ctx, { metrics });
+  await registerRoutes(app, ctx, { metrics, buildViews });
   return app;
 }

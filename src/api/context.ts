@@ -31,6 +31,8 @@ export interface ServerOptions {
   agentConnectionUpdateMs: number;
   /** Log followers of one stream re-check the database this often even without a notification (one query per stream). */
   followBackstopMs: number;
+  /** Views of finished builds each replica keeps in memory (src/api/builds/buildViewCache.ts); 0 turns the cache off. */
+  buildViewCacheEntries: number;
   /** Check every JSON response against its schema (extra or missing fields fail the request); tests turn it on. */
   checkResponses: boolean;
   /** Apps are served on `<app>--<agent>--<workspace>--<owner>.<this host>` (`*.` first); default from the listen address. */
@@ -71,6 +73,7 @@ export const defaultServerOptions: ServerOptions = {
   maxJobLogBytes: 1024 * 1024,
   agentConnectionUpdateMs: 3_000,
   followBackstopMs: 5_000,
+  buildViewCacheEntries: 2_000,
   checkResponses: false,
   wildcardAccessUrl: '',
   enablePathApps: false,

@@ -54,7 +54,9 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
         // Every statement sent through the pool (a retry too) counts for the request it runs in (statementCount.ts);
         // statements of a transaction are counted in inTx, on its client.
         countStatement();
-        return await query(...args);
+        const result = await query(...args);
+        if (!isReadOnly(args[0])) announceWrite();
+        return result;
       } catch (e) {
         if (!isDeadConnection(e) || !isRetryable(args[0]) || attempt >= max) throw e;
       }
@@ -79,6 +81,37 @@ function isRetryable(q: unknown): boolean {
   if (typeof text !== 'string') return false;
   if (text.includes(IDEMPOTENT)) return true;
   return /^\s*(SELECT|WITH)\b/i.test(text) && !/\b(INSERT|UPDATE|DELETE|MERGE|pg_notify|nextval|pg_advisory)\b/i.test(text);
+}
+
+/**
+ * Listeners told, in this process, as soon as a write through any of its pools has committed (a statement outside a
+ * transaction that may write, or a transaction's COMMIT). In-memory caches of rows drop what they hold then, before
+ * the writer can answer anyone: NOTIFY tells other processes the same, but it arrives on its own connection, later.
+ */
+const writeListeners = new Set<() => void>();
+
+export function onWrite(listener: () => void): () => void {
+  writeListeners.add(listener);
+  return () => writeListeners.delete(listener);
+}
+
+function announceWrite(): void {
+  for (const l of writeListeners) l();
+}
+
+/** Statement texts already classified (named statements repeat the same few texts). */
+const readOnlyTexts = new Map<string, boolean>();
+
+/** A statement that cannot write: a SELECT (or WITH … SELECT) without a data-changing clause or function. */
+function isReadOnly(q: unknown): boolean {
+  const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
+  if (typeof text !== 'string') return false;
+  let known = readOnlyTexts.get(text);
+  if (known === undefined) {
+    known = /^\s*(SELECT|WITH)\b/i.test(text) && !/\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|pg_notify|nextval|setval)\b/i.test(text);
+    if (readOnlyTexts.size < 2_000) readOnlyTexts.set(text, known);
+  }
+  return known;
 }
 
 const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
@@ -113,6 +146,7 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
     const result = await fn(client);
     await client.query('COMMIT');
     client.release();
+    announceWrite();
     return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});

@@ -51,9 +51,12 @@ describe('reads in one statement', () => {
     return { n: after.sum - before.sum, body: res.body };
   };
 
-  it('GET /workspacebuilds/{id} is one statement, and carries resources, agents, apps and metadata in provisioner order', async () => {
-    const { n, body } = await cost(`/api/v2/workspacebuilds/${ws.latest_build.id}`, '/api/v2/workspacebuilds/:workspacebuild');
-    assert.equal(n, 1);
+  it('GET /workspacebuilds/{id} is one statement (none once a finished build was read), and carries resources, agents, apps and metadata in provisioner order', async () => {
+    const path = `/api/v2/workspacebuilds/${ws.latest_build.id}`;
+    const { n, body } = await cost(path, '/api/v2/workspacebuilds/:workspacebuild');
+    // Waiting for the build read it already, finished: it may be served from memory (buildViewCache.test.ts).
+    assert.ok(n <= 1, `${n} statements`);
+    assert.equal((await cost(path, '/api/v2/workspacebuilds/:workspacebuild')).n, 0);
     const b = body as Workspace['latest_build'];
     assert.equal(b.status, 'running');
     assert.deepEqual(b.resources.map((r) => r.name), ['dev-2', 'dev-1']);

@@ -8,7 +8,7 @@ import type { Workspace, WorkspaceHealth } from '../../sdk/types/workspaces.js';
 import type { ServerContext } from '../context.js';
 import { buildStatus, convertProvisionerJob } from '../convert/provisionerJobs.js';
 import { rfc3339 } from '../convert/time.js';
-import { convertResourceTree, withSubdomainNames } from '../convert/workspaceResources.js';
+import { agentStatusChangesAt, convertResourceTree, withSubdomainNames } from '../convert/workspaceResources.js';
 import { errors } from '../http/errors.js';
 import { DAEMON_STALE_MS } from '../provisionerJobs/matched.js';
 
@@ -29,6 +29,15 @@ export async function loadResourcesForJobs(ctx: ServerContext, db: Queryable, jo
   const [metadata, agents] = await Promise.all([getMetadataByResourceIDs(db, resourceIds), getAgentsByResourceIDs(db, resourceIds)]);
   const apps = await getAppsByAgentIDs(db, agents.map((a) => a.id));
   return convertResourceTree({ resources, metadata, agents, apps }, ctx.clock.now(), agentInactiveMs(ctx));
+}
+
+/**
+ * Until when (ms) `assembleBuild(ctx, v)` at `now` stays what it would render later, the rows unchanged: the clock
+ * enters a build's wire shape only through its agents' status.
+ */
+export function renderedUntil(ctx: ServerContext, v: BuildView, now: Date): number {
+  const inactiveMs = agentInactiveMs(ctx);
+  return v.agents.reduce((until, a) => Math.min(until, agentStatusChangesAt(a, now, inactiveMs)), Infinity);
 }
 
 /** A build view (src/db/queries/views.ts) to wire shape: the rows PostgreSQL aggregated, converted as everywhere. */

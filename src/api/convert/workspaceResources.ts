@@ -34,6 +34,21 @@ export function agentStatus(a: AgentTimes, now: Date, inactiveMs: number): { sta
   return { status: 'connected', disconnectedAt: a.disconnected_at };
 }
 
+/**
+ * The first moment (ms since the epoch) `agentStatus` may answer differently than it does at `now` without the row
+ * changing: when a connecting agent times out, or a connected one goes quiet too long. Infinity: never.
+ */
+export function agentStatusChangesAt(a: AgentTimes, now: Date, inactiveMs: number): number {
+  const t = now.getTime();
+  if (!a.first_connected_at) {
+    const timeoutAt = a.created_at.getTime() + a.connection_timeout_seconds * 1000;
+    return a.connection_timeout_seconds > 0 && t <= timeoutAt ? timeoutAt : Infinity;
+  }
+  const last = (a.last_connected_at ?? a.first_connected_at).getTime();
+  if (a.disconnected_at && a.disconnected_at.getTime() > last) return Infinity;
+  return t - last > inactiveMs ? Infinity : last + inactiveMs;
+}
+
 export function convertApp(a: WorkspaceAppRow): WorkspaceApp {
   return {
     id: a.id,

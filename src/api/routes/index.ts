@@ -23,11 +23,12 @@ import { webRoutes } from './web.js';
 import { workspaceAgentRoutes } from './workspaceAgents.js';
 import { workspaceAgentShellRoutes } from './workspaceAgentShell.js';
 import { workspaceBuildRoutes } from './workspaceBuilds.js';
+import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { workspaceRoutes } from './workspaces.js';
 import { workspaceUpdateRoutes } from './workspaceUpdates.js';
 
 /** Every route of the API, registered in one place so a newcomer finds each endpoint's file from here. */
-export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry }): Promise<void> {
+export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, deps: { metrics: Registry; buildViews: BuildViewCache }): Promise<void> {
   await metaRoutes(app, ctx, deps);
   await userRoutes(app, ctx);
   await organizationRoutes(app, ctx);
@@ -38,7 +39,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ServerContext, d
   await templateExtraRoutes(app, ctx);
   await workspaceRoutes(app, ctx);
   await workspaceUpdateRoutes(app, ctx);
-  await workspaceBuildRoutes(app, ctx);
+  await workspaceBuildRoutes(app, ctx, deps.buildViews);
   await parameterRoutes(app, ctx);
   // External daemons' connections: closed first on shutdown, so they reconnect to another replica at once.
   const sessions = new DaemonSessions(ctx);

@@ -3,15 +3,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
-import { getBuildViewByID, listBuildViews } from '../../db/queries/views.js';
+import { getBuildViewByID, listBuildViews, type BuildView } from '../../db/queries/views.js';
 import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
+import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
-import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds } from '../builds/render.js';
+import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds, renderedUntil } from '../builds/render.js';
 import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -41,16 +42,33 @@ function parseSince(raw: string | undefined): Date | undefined {
   return since;
 }
 
-export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerContext, buildViews: BuildViewCache): Promise<void> {
   const auth = requireAuth(ctx);
 
+  // A finished build read before is served from memory (buildViewCache.ts), its body too while the clock cannot
+  // have changed it: rendered once, the serialized bytes are kept by onSend below.
+  const rendering = new WeakMap<FastifyRequest, { view: BuildView; until: number }>();
   app.get<{ Params: { workspacebuild: string } }>(
     '/api/v2/workspacebuilds/:workspacebuild',
-    { onRequest: auth, schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } } },
-    async (req) => {
-      // One statement: the build with everything it embeds; readability is decided on the workspace it brought.
-      const view = await getBuildViewByID(ctx.pool, req.params.workspacebuild, daemonsSeenSince(ctx));
+    {
+      onRequest: auth,
+      schema: { tags, params: uuidParams('workspacebuild'), response: { 200: workspaceBuildSchema, ...errorResponses } },
+      onSend: async (req, reply, payload) => {
+        const r = rendering.get(req);
+        if (r && reply.statusCode === 200 && typeof payload === 'string') buildViews.keepRendered(r.view, payload, r.until);
+        return payload;
+      },
+    },
+    async (req, reply) => {
+      // One statement, or none for a finished build read before: the build with everything it embeds; readability is
+      // decided on the workspace it brought.
+      const id = req.params.workspacebuild;
+      const view = await buildViews.get(id, () => getBuildViewByID(ctx.pool, id, daemonsSeenSince(ctx)));
       if (!view || !authz.canReadWorkspace(subjectOf(req), view.workspace)) throw errors.resourceNotFound();
+      const now = ctx.clock.now();
+      const body = buildViews.rendered(view, now);
+      if (body !== undefined) return reply.type('application/json; charset=utf-8').send(body);
+      rendering.set(req, { view, until: renderedUntil(ctx, view, now) });
       return assembleBuild(ctx, view);
     },
   );

@@ -220,21 +220,26 @@ export interface WorkspaceListFilter {
 
 /** Live workspaces matching the filter, newest first, one page of them rendered, and how many match in all. */
 export async function listWorkspaceViews(db: Queryable, f: WorkspaceListFilter): Promise<{ count: number; workspaces: WorkspaceView[] }> {
-  // Without a status filter the latest build is read for the page only; with one, for every candidate.
-  const statusJoin = f.status
-    ? `JOIN LATERAL (SELECT lb.transition, lb.job_id FROM workspace_builds lb WHERE lb.workspace_id = w.id ORDER BY lb.build_number DESC LIMIT 1) b ON true
-       JOIN provisioner_jobs j ON j.id = b.job_id`
-    : '';
+  // Only the joins a filter needs: without any, the count is a scan of the live-workspaces index alone, and the page
+  // reads that index newest first and stops after `limit` rows (migration 000092). With a status filter the latest
+  // build is read for every candidate.
+  const joins = [
+    f.templateNames ? 'JOIN templates tt ON tt.id = w.template_id' : '',
+    f.ownerUsername ? 'JOIN users ou ON ou.id = w.owner_id' : '',
+    f.status
+      ? `JOIN LATERAL (SELECT lb.transition, lb.job_id FROM workspace_builds lb WHERE lb.workspace_id = w.id ORDER BY lb.build_number DESC LIMIT 1) b ON true
+         JOIN provisioner_jobs j ON j.id = b.job_id`
+      : '',
+  ].join(' ');
+  const variant = `${f.templateNames ? 't' : ''}${f.ownerUsername ? 'u' : ''}${f.status ? 's' : ''}`;
   const { rows } = await db.query<Raw>({
-    name: f.status ? 'kiln_workspace_views_page_status' : 'kiln_workspace_views_page',
-    // NOT MATERIALIZED: the page is read through the (created_at DESC, id) index and stops after `limit` rows; only the
-    // count visits every match (migration 000092).
+    name: `kiln_workspace_views_page${variant ? `_${variant}` : ''}`,
     text: `WITH matching AS NOT MATERIALIZED (
-         SELECT w.* FROM workspaces w JOIN templates tt ON tt.id = w.template_id JOIN users ou ON ou.id = w.owner_id ${statusJoin}
+         SELECT w.* FROM workspaces w ${joins}
          WHERE NOT w.deleted
            AND ($1::uuid[] IS NULL OR w.owner_id = ANY($1::uuid[]))
-           AND ($2::text IS NULL OR lower(ou.username) = lower($2) AND NOT ou.deleted)
-           AND ($3::text[] IS NULL OR lower(tt.name) = ANY($3::text[]))
+           ${f.ownerUsername ? 'AND lower(ou.username) = lower($2) AND NOT ou.deleted' : 'AND $2::text IS NULL'}
+           ${f.templateNames ? 'AND lower(tt.name) = ANY($3::text[])' : 'AND $3::text[] IS NULL'}
            AND ($4::text IS NULL OR w.name ILIKE '%' || $4 || '%')
            ${f.status ? `AND ${BUILD_STATUS} = $8` : ''}),
        page AS (SELECT * FROM matching ORDER BY created_at DESC, id OFFSET $5 LIMIT $6)
