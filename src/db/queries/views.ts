@@ -145,7 +145,10 @@ export interface BuildListParams {
 
 /**
  * A page of a workspace's builds, newest first (Coder's order, even with an `after_id` cursor), paged in SQL, with the
- * workspace itself (undefined: no such workspace) and whether the `after_id` cursor exists.
+ * workspace itself (undefined: no such workspace) and whether the `after_id` cursor exists (the caller refuses a
+ * cursor that does not). The filters are written as plain bounds, never `$n IS NULL OR …`: a prepared statement's
+ * generic plan can then walk the (workspace_id, build_number) index newest first and stop after the page, instead of
+ * sorting every build of the workspace.
  */
 export async function listBuildViews(db: Queryable, p: BuildListParams): Promise<{ workspace?: WorkspaceRow; afterFound: boolean; builds: BuildView[] }> {
   const { rows } = await db.query<Raw>({
@@ -154,8 +157,8 @@ export async function listBuildViews(db: Queryable, p: BuildListParams): Promise
        cursor AS (SELECT build_number FROM workspace_builds WHERE id = $3::uuid),
        page AS (
          SELECT b.* FROM workspace_builds b
-         WHERE b.workspace_id = $1 AND ($2::timestamptz IS NULL OR b.created_at > $2)
-           AND ($3::uuid IS NULL OR b.build_number > (SELECT build_number FROM cursor))
+         WHERE b.workspace_id = $1 AND b.build_number > coalesce((SELECT build_number FROM cursor), 0)
+           AND b.created_at > coalesce($2::timestamptz, '-infinity')
          ORDER BY b.build_number DESC OFFSET $4 LIMIT $5),
        views AS (SELECT b.build_number, ${buildViewColumns('$6')} FROM page b ${BUILD_VIEW_JOINS})
      SELECT (SELECT to_jsonb(ws) FROM ws) AS workspace, EXISTS (SELECT 1 FROM cursor) AS after_found,
