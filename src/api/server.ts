@@ -71,7 +71,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
   let enginePool: Pool | undefined;
   let pubsub: PgPubsub | undefined;
   try {
-    pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln' });
+    pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln', genericPlans: true });
     enginePool = createPool(url, { max: cfg.enginePoolSize ?? 5, applicationName: 'kiln-engine' });
     const migrated = await migrate(pool);
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');

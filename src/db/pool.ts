@@ -18,6 +18,12 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
   /** Names the pool in pg_stat_activity (`kiln`, `kiln-engine`). */
   applicationName?: string;
+  /**
+   * Plan every named statement once, for any values (plan_cache_mode = force_generic_plan). kiln's statements are
+   * written for that (plain bounds, no `$n IS NULL OR …` around an index column); left to itself, PostgreSQL re-plans
+   * the large view statements on every execution once a table grows, which costs more than running them.
+   */
+  genericPlans?: boolean;
 }
 
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
@@ -38,6 +44,7 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
     connectionTimeoutMillis: o.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
     ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     application_name: o.applicationName ?? 'kiln',
+    ...(o.genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that would crash the server.
   pool.on('error', () => {});
