@@ -67,7 +67,7 @@ async function follow(url, headers, count, go) {
 export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dataDir, tmp, cpuProfDir }) {
   const figures = [];
   // The default per-job cap (1 MiB, as Coder's) would stop a 200,000-line job early; the benchmark raises it.
-  let kiln = await startKiln({ postgresUrl: pgUrl, daemons: 3, dataDir, maxJobLogBytes: 256 * 1024 * 1024, maxQueuedLines: 2 * LINES }, { cpuProfDir });
+  let kiln = await startKiln({ postgresUrl: pgUrl, daemons: 3, dataDir, maxJobLogBytes: 256 * 1024 * 1024 }, { cpuProfDir });
   let client = new KilnClient(kiln.url, { token });
   let bare;
   try {

@@ -143,6 +143,7 @@ export class JobRunner {
       {
         signal: this.#abort.signal,
         log: (level, output, s) => this.#log('provisioner', level, output, s || stage),
+        room: () => this.#updater.room(),
       },
     );
     // A provisioner that ignores the cancel must not hold the job forever.

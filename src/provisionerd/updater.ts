@@ -38,6 +38,8 @@ export class JobUpdater {
   #retryAt = 0;
   /** Lines dropped because the queue was full; reported in the log once delivery resumes. */
   #dropped = 0;
+  /** Producers waiting for the queue to have room again (`room`). */
+  #roomWaiters: (() => void)[] = [];
 
   constructor(
     private readonly jobId: string,
@@ -64,6 +66,31 @@ export class JobUpdater {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#wakeProducers(true);
+  }
+
+  /**
+   * Resolves once the queue holds less than one update's worth of lines. A provisioner that writes lines faster than they can be sent awaits
+   * this now and then, so its lines wait in its own source (a script, a pipe) instead of this queue, and none is
+   * dropped while the server is reachable. Resolves at once after the job was lost or the updater stopped.
+   */
+  room(): Promise<void> {
+    if (this.#queue.length < this.#roomBelow() || this.#lost || this.#timer === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  #maxQueued(): number {
+    return this.opts.maxQueuedLines ?? DEFAULT_MAX_QUEUED_LINES;
+  }
+
+  /** Lines wait here as briefly as possible: a line held longer outlives the young generation and costs a full GC. */
+  #roomBelow(): number {
+    return Math.min(MAX_BATCH, this.#maxQueued() / 2);
+  }
+
+  #wakeProducers(all = false): void {
+    if (this.#roomWaiters.length === 0 || (!all && !this.#lost && this.#queue.length >= this.#roomBelow())) return;
+    for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
   /** Lines dropped so far because the server could not be reached for long. */
@@ -72,7 +99,7 @@ export class JobUpdater {
   }
 
   log(l: Omit<JobLog, 'created_at'>): void {
-    if (this.#queue.length >= (this.opts.maxQueuedLines ?? DEFAULT_MAX_QUEUED_LINES)) {
+    if (this.#queue.length >= this.#maxQueued()) {
       this.#dropped++;
       return;
     }
@@ -137,6 +164,7 @@ export class JobUpdater {
     try {
       const res = await this.client.updateJob({ job_id: this.jobId, logs: [...batch, ...lossNote] });
       this.#lastSent = performance.now();
+      this.#wakeProducers();
       if (this.#failures > 0) {
         this.logger.info({ job_id: this.jobId, failed_attempts: this.#failures }, 'job updates resumed');
         this.#failures = 0;
@@ -150,6 +178,7 @@ export class JobUpdater {
     } catch (e) {
       if (isProvisionerdError(e)) {
         this.#lost = e;
+        this.#wakeProducers(true);
         this.onLost(e);
         return false;
       }

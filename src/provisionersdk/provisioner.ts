@@ -63,6 +63,11 @@ export interface ProvisionContext {
   signal: AbortSignal;
   /** One line of output; `stage` defaults to the phase's stage. */
   log(level: LogLevel, output: string, stage?: string): void;
+  /**
+   * Resolves when the daemon can take more lines. A provisioner that can produce lines faster than they are sent (a
+   * script replayed from memory) awaits it now and then, instead of having lines queued without bound or dropped.
+   */
+  room?(): Promise<void>;
 }
 
 export interface App {

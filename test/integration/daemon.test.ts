@@ -35,6 +35,17 @@ describe('a built-in daemon running echo scripts', () => {
   const finished = (jobId: string) => waitFor(async () => ((await jobRow(ctx.pool, jobId)).completed_at ? jobRow(ctx.pool, jobId) : undefined), `job ${jobId} to finish`);
   const running = (jobId: string) => waitFor(async () => (await jobRow(ctx.pool, jobId)).started_at, `job ${jobId} to start`);
 
+  it('a script of more lines than the daemon queues (10,000) arrives whole and in order: the provisioner waits for room', async () => {
+    const n = 25_000;
+    const b = await build({ start: { logs: Array.from({ length: n }, (_, i) => ({ output: `line ${i}` })) } });
+    const job = await finished(b.jobId);
+    assert.equal(job.error, null);
+    const lines = (await jobLogs(ctx.pool, b.jobId)).filter((l) => l.source === 'provisioner').map((l) => l.output);
+    assert.equal(lines.length, n, 'no line dropped');
+    assert.deepEqual(lines, Array.from({ length: n }, (_, i) => `line ${i}`));
+    assert.equal((await jobLogs(ctx.pool, b.jobId)).filter((l) => /dropped/.test(l.output)).length, 0);
+  });
+
   it('runs a start script: stage lines, logs, resources and state, then the build is running', async () => {
     const b = await build({
       start: {

@@ -1,10 +1,11 @@
-import { getFileByID } from '../../db/queries/files.js';
 import { getTemplateVersionUserVariableValues, getTemplateVersionVariables, getWorkspaceBuildParameters } from '../../db/queries/parameters.js';
 import type { ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
 import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
 import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
 import type { ServerContext } from '../context.js';
+
+import { fileBytes } from './fileBytes.js';
 
 /** The job cannot be handed out (its build, file or user is gone, a parameter is unusable): it is failed at once. */
 export class InvalidJobError extends Error {
@@ -16,7 +17,7 @@ export class InvalidJobError extends Error {
 
 /** Everything a daemon needs to run an acquired job (reference §7.4), read once at acquire time. */
 export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
-  const [file, initiator] = await Promise.all([getFileByID(ctx.pool, job.file_id), getUserByID(ctx.pool, job.initiator_id)]);
+  const [file, initiator] = await Promise.all([fileBytes(ctx, job.file_id), getUserByID(ctx.pool, job.initiator_id)]);
   if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
   if (!initiator) throw new InvalidJobError(`get initiator: user ${job.initiator_id} not found`);
   const base = {
@@ -25,7 +26,7 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
     provisioner: job.provisioner,
     user_name: initiator.username,
     file_id: job.file_id,
-    template_source_archive: new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength),
+    template_source_archive: new Uint8Array(file.buffer, file.byteOffset, file.byteLength),
   };
   const accessUrl = ctx.options.accessUrl;
 

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 
 import { inTx } from '../../db/pool.js';
-import { getFileByID } from '../../db/queries/files.js';
 import {
   getExternalProvisionerDaemonByNameForUpdate,
   getRunningJobIDsOfWorkers,
@@ -33,6 +32,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
 
 import { effectiveTags, type DaemonAuth } from './auth.js';
+import { fileBytes } from './fileBytes.js';
 import { InProcessProvisionerdClient } from './client.js';
 
 /** Refresh a connected daemon's `last_seen_at` at most this often (it also proves the connection is alive). */
@@ -253,9 +253,9 @@ export class DaemonSession {
     if (typeof fileId !== 'string' || !(await workerRunsJobWithFile(this.ctx.pool, daemon.id, fileId))) {
       throw new WireError('not_found', 'no job of this daemon uses that file');
     }
-    const file = await getFileByID(this.ctx.pool, fileId);
+    const file = await fileBytes(this.ctx, fileId);
     if (!file) throw new WireError('not_found', `file ${fileId} not found`);
-    return { data: file.data.toString('base64') };
+    return { data: file.toString('base64') };
   }
 
   /** Cancel requests for a job this daemon runs are pushed at once (any replica's cancel NOTIFY reaches here). */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { inTx, isUniqueViolation, type Queryable } from '../../db/pool.js';
-import { getFileByID } from '../../db/queries/files.js';
+import { getFileMetaByID } from '../../db/queries/files.js';
 import { getTemplateVersionVariables, setTemplateVersionUserVariableValues } from '../../db/queries/parameters.js';
 import { getProvisionerJobByID, type TemplateVersionImportJobInput } from '../../db/queries/provisionerJobs.js';
 import { insertTemplateVersion, templateVersionNameTaken } from '../../db/queries/templateVersions.js';
@@ -72,7 +72,7 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
         if (!template || template.deleted || template.organization_id !== org.id) throw new ApiError(404, 'Template does not exist.');
       }
       if (!authz.canManageTemplates(s)) throw errors.resourceNotFound();
-      const file = await getFileByID(ctx.pool, body.file_id);
+      const file = await getFileMetaByID(ctx.pool, body.file_id);
       if (!file) throw new ApiError(404, 'File not found.');
       if (file.created_by !== s.userId && !authz.canReadAllFiles(s)) throw errors.resourceNotFound();
 

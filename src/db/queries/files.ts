@@ -9,6 +9,12 @@ export interface FileRow {
   created_at: Date;
 }
 
+/** A file without its bytes: who uploaded it, what it is. */
+export async function getFileMetaByID(db: Queryable, id: string): Promise<Omit<FileRow, 'data'> | undefined> {
+  const { rows } = await db.query<Omit<FileRow, 'data'>>('SELECT id, hash, created_by, mimetype, created_at FROM files WHERE id = $1', [id]);
+  return rows[0];
+}
+
 export async function getFileByID(db: Queryable, id: string): Promise<FileRow | undefined> {
   const { rows } = await db.query<FileRow>('SELECT * FROM files WHERE id = $1', [id]);
   return rows[0];

@@ -5,7 +5,7 @@ import { sleep } from '../../lib/backoff.js';
 import { checkParameterDeclarations, checkVariableDeclarations, DeclarationError, type ParameterDeclaration, type VariableDeclaration } from '../../provisionersdk/parameters.js';
 import type { Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult } from '../../provisionersdk/provisioner.js';
 
-import { parseEchoScript } from './script.js';
+import { parseEchoScript, type EchoScript } from './script.js';
 
 const CANCELED = 'canceled';
 
@@ -15,37 +15,9 @@ const CANCELED = 'canceled';
  */
 export class EchoProvisioner implements Provisioner {
   async provision(req: ProvisionRequest, ctx: ProvisionContext): Promise<ProvisionResult> {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(await readFile(path.join(req.directory, 'echo.json'), 'utf8'));
-    } catch (e) {
-      // No script at all means "succeed at once"; a script that is there but unreadable is the template's bug.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { resources: [] };
-      return { resources: [], error: `echo.json is not valid JSON: ${(e as Error).message}` };
-    }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { resources: [], error: 'echo.json must hold a JSON object' };
-    // An import reports the declared rich parameters and variables, whatever its script does.
-    const declared: Pick<ProvisionResult, 'parameters' | 'variables'> = {};
-    if (req.phase === 'import') {
-      try {
-        const d = doc as Record<string, unknown>;
-        checkParameterDeclarations(d.parameters, 'echo.json: parameters');
-        checkVariableDeclarations(d.variables);
-        if (d.parameters) declared.parameters = d.parameters as ParameterDeclaration[];
-        if (d.variables) declared.variables = d.variables as VariableDeclaration[];
-      } catch (e) {
-        if (e instanceof DeclarationError) return { resources: [], error: `echo.json: ${e.message.replace(/^echo\.json: /, '')}` };
-        throw e;
-      }
-    }
-    const raw = (doc as Record<string, unknown>)[req.phase];
-    if (raw === undefined || raw === null) return { resources: [], ...declared };
-    let script;
-    try {
-      script = parseEchoScript(raw, req.phase);
-    } catch (e) {
-      return { resources: [], error: (e as Error).message };
-    }
+    const loaded = await loadScript(req);
+    if ('result' in loaded) return loaded.result;
+    const { script, declared } = loaded;
     const state = script.state !== undefined ? new TextEncoder().encode(script.state) : undefined;
     const canceled = (): ProvisionResult => ({ resources: [], state, error: CANCELED });
     const { signal } = ctx;
@@ -55,11 +27,13 @@ export class EchoProvisioner implements Provisioner {
       const all = [...req.parameters, ...(req.richParameters ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const p of all) ctx.log('info', `param ${p.name}=${p.value}`);
     }
-    for (const line of script.logs) {
+    for (const [i, line] of script.logs.entries()) {
       if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
+      // A long script waits for the daemon to send what it wrote so far, rather than queue every line at once.
+      else if (i % 500 === 499) await ctx.room?.();
       // Cancel is honoured between lines too, so a long scripted build stops promptly when asked.
       if (signal.aborted) return canceled();
-      ctx.log(line.level, line.output, line.stage);
+      ctx.log(line.level ?? 'info', line.output, line.stage);
     }
     if (script.hang) {
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -69,5 +43,42 @@ export class EchoProvisioner implements Provisioner {
     if (signal.aborted) return canceled();
     if (script.error) return { resources: [], state, error: script.error };
     return { resources: script.resources, state, ...declared };
+  }
+}
+
+/**
+ * The phase's script from the template's echo.json, or the result to report at once. Its own function so that the
+ * parsed document (every phase's lines) is garbage once the phase's script was taken from it.
+ */
+async function loadScript(req: ProvisionRequest): Promise<{ result: ProvisionResult } | { script: EchoScript; declared: Pick<ProvisionResult, 'parameters' | 'variables'> }> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(path.join(req.directory, 'echo.json'), 'utf8'));
+  } catch (e) {
+    // No script at all means "succeed at once"; a script that is there but unreadable is the template's bug.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { result: { resources: [] } };
+    return { result: { resources: [], error: `echo.json is not valid JSON: ${(e as Error).message}` } };
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { result: { resources: [], error: 'echo.json must hold a JSON object' } };
+  // An import reports the declared rich parameters and variables, whatever its script does.
+  const declared: Pick<ProvisionResult, 'parameters' | 'variables'> = {};
+  if (req.phase === 'import') {
+    try {
+      const d = doc as Record<string, unknown>;
+      checkParameterDeclarations(d.parameters, 'echo.json: parameters');
+      checkVariableDeclarations(d.variables);
+      if (d.parameters) declared.parameters = d.parameters as ParameterDeclaration[];
+      if (d.variables) declared.variables = d.variables as VariableDeclaration[];
+    } catch (e) {
+      if (e instanceof DeclarationError) return { result: { resources: [], error: `echo.json: ${e.message.replace(/^echo\.json: /, '')}` } };
+      throw e;
+    }
+  }
+  const raw = (doc as Record<string, unknown>)[req.phase];
+  if (raw === undefined || raw === null) return { result: { resources: [], ...declared } };
+  try {
+    return { script: parseEchoScript(raw, req.phase), declared };
+  } catch (e) {
+    return { result: { resources: [], error: (e as Error).message } };
   }
 }

@@ -2,7 +2,8 @@ import type { LogLevel, Resource } from '../../provisionersdk/provisioner.js';
 
 /** One phase's script in echo.json (see docs: the echo provisioner). */
 export interface EchoScript {
-  logs: { level: LogLevel; stage?: string; output: string }[];
+  /** `level` defaults to info. */
+  logs: { level?: LogLevel; stage?: string; output: string }[];
   delay_ms: number;
   resources: Resource[];
   state?: string;
@@ -38,15 +39,15 @@ export function parseEchoScript(raw: unknown, where: string): EchoScript {
   if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0) fail('.delay_ms must be an integer ≥ 0');
   const logsRaw = s.logs ?? [];
   if (!Array.isArray(logsRaw)) fail('.logs must be an array');
-  const logs = (logsRaw as unknown[]).map((l, i) => {
+  // Checked in place, not copied: a script may hold hundreds of thousands of lines, kept until the job ends.
+  (logsRaw as unknown[]).forEach((l, i) => {
     if (typeof l !== 'object' || l === null) return fail(`.logs[${i}] must be an object`);
     const line = l as Record<string, unknown>;
     if (typeof line.output !== 'string') fail(`.logs[${i}].output must be a string`);
-    const level = line.level ?? 'info';
-    if (typeof level !== 'string' || !LEVELS.has(level)) fail(`.logs[${i}].level must be one of trace, debug, info, warn, error`);
+    if (line.level !== undefined && (typeof line.level !== 'string' || !LEVELS.has(line.level))) fail(`.logs[${i}].level must be one of trace, debug, info, warn, error`);
     if (line.stage !== undefined && typeof line.stage !== 'string') fail(`.logs[${i}].stage must be a string`);
-    return { level: level as LogLevel, stage: line.stage as string | undefined, output: line.output as string };
   });
+  const logs = logsRaw as EchoScript['logs'];
   const resRaw = s.resources ?? [];
   if (!Array.isArray(resRaw)) fail('.resources must be an array');
   (resRaw as unknown[]).forEach((r, i) => {
