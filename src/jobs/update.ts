@@ -1,6 +1,6 @@
 import { inTx } from '../db/pool.js';
-import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage } from '../db/queries/provisionerJobs.js';
-import { insertProvisionerJobLogsWithUsage } from '../db/queries/provisionerJobLogs.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage } from '../db/queries/provisionerJobs.js';
+import { insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
 import { jobLogsChannel } from './channels.js';
@@ -22,23 +22,8 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     assertOwnedAndOpen(await getProvisionerJobByID(ctx.pool, req.job_id), workerId, req.job_id);
     throw new ProvisionerdError('not_running', "job isn't running");
   }
-  const result = await inTx(ctx.pool, async (tx) => {
-    // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
-    const job = await getProvisionerJobForUpdate(tx, req.job_id);
-    assertOwnedAndOpen(job, workerId, req.job_id);
-    // Lines a network daemon numbered and we already stored (its reply was lost, it sent them again) are dropped.
-    const stored = job.log_seq ?? 0;
-    const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
-    const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
-    const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
-    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
-    if (capped.lines.length === 0) {
-      await updateProvisionerJobLogUsage(tx, job.id, usage);
-      return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id };
-    }
-    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
-    return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id };
-  });
+  const result = (await updateWithRememberedBudget(ctx, workerId, req, now)) ?? (await updateUnderLock(ctx, workerId, req, now));
+  remember(ctx, req.job_id, { workerId, logsLength: result.usage.logsLength, logSeq: result.usage.logSeq, overflowed: result.usage.logsOverflowed });
   if (result.ids.length > 0) {
     // This server's followers get the lines from memory at once; the NOTIFY (sent at commit by the insert) tells the
     // other replicas, and followers here that could not take the batch.
@@ -51,4 +36,68 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     });
   }
   return { canceled: result.canceled };
+}
+
+interface UpdateOutcome {
+  canceled: boolean;
+  ids: number[];
+  lines: NewJobLog[];
+  prevLastId: number;
+  usage: JobLogUsage;
+}
+
+/**
+ * The common case in one statement: the server remembers the job's log budget from this worker's previous update, so
+ * it caps the batch without reading the job first, and the statement applies it only if the row still says so
+ * (`insertProvisionerJobLogsIfBudget`). Undefined: nothing remembered, or the row changed; the locked path decides.
+ */
+async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date): Promise<UpdateOutcome | undefined> {
+  const known = remembered(ctx).get(req.job_id);
+  if (!known || known.workerId !== workerId || known.overflowed) return undefined;
+  const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > known.logSeq);
+  const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), known.logSeq);
+  const capped = capLogs({ logs_length: known.logsLength, logs_overflowed: false }, fresh, ctx.options.maxJobLogBytes);
+  if (capped.lines.length === 0) return undefined;
+  const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
+  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, jobLogsChannel(req.job_id), localOrigin(ctx.pubsub));
+  if (!done) return undefined;
+  return { canceled: done.canceled, ids: done.ids, lines: capped.lines, prevLastId: done.prevLastId, usage };
+}
+
+/** The first update of a job on this server, or one after someone else wrote to it: read the job under its row lock. */
+async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date): Promise<UpdateOutcome> {
+  return inTx(ctx.pool, async (tx) => {
+    // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
+    const job = await getProvisionerJobForUpdate(tx, req.job_id);
+    assertOwnedAndOpen(job, workerId, req.job_id);
+    // Lines a network daemon numbered and we already stored (its reply was lost, it sent them again) are dropped.
+    const stored = job.log_seq ?? 0;
+    const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
+    const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
+    const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
+    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: Math.max(stored, maxSeq) };
+    if (capped.lines.length === 0) {
+      await updateProvisionerJobLogUsage(tx, job.id, usage);
+      return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id, usage };
+    }
+    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
+    return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id, usage };
+  });
+}
+
+/** Jobs' log budgets as this server's last update left them; bounded (the oldest leaves first). */
+const MAX_REMEMBERED_JOBS = 10_000;
+const budgets = new WeakMap<JobsContext, Map<string, ExpectedLogBudget & { overflowed: boolean }>>();
+
+function remembered(ctx: JobsContext): Map<string, ExpectedLogBudget & { overflowed: boolean }> {
+  let m = budgets.get(ctx);
+  if (!m) budgets.set(ctx, (m = new Map()));
+  return m;
+}
+
+function remember(ctx: JobsContext, jobId: string, b: ExpectedLogBudget & { overflowed: boolean }): void {
+  const m = remembered(ctx);
+  m.delete(jobId);
+  if (m.size >= MAX_REMEMBERED_JOBS) m.delete(m.keys().next().value as string);
+  m.set(jobId, b);
 }

@@ -55,11 +55,13 @@ describe('statements per write operation', () => {
     assert.equal(acquire.value?.id, build.job.id);
     const line = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
     const logs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line, line] }));
+    // The next batch of the same worker: the server remembers the job's log budget, one statement (update.ts).
+    const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line] }));
     const heartbeat = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [] }));
     const complete = await count(() => completeJob(ctx, worker, { job_id: build.job.id, workspace_build: { state: new Uint8Array(0), resources: [] } }));
-    const counts = { post, acquire: acquire.n, logs: logs.n, heartbeat: heartbeat.n, complete: complete.n };
+    const counts = { post, acquire: acquire.n, logs: logs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n, complete: complete.n };
     // post: 15 since rich parameters (the version's declared parameters are read in the transaction) and the import
     // job's provisioner and file being read inside it.
-    assert.deepEqual(counts, { post: 15, acquire: 1, logs: 4, heartbeat: 1, complete: 8 });
+    assert.deepEqual(counts, { post: 15, acquire: 1, logs: 4, moreLogs: 1, heartbeat: 1, complete: 8 });
   });
 });

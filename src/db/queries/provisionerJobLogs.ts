@@ -68,3 +68,56 @@ export async function getLastProvisionerJobLogStage(db: Queryable, jobId: string
   const { rows } = await db.query<{ stage: string }>('SELECT stage FROM provisioner_job_logs WHERE job_id = $1 ORDER BY id DESC LIMIT 1', [jobId]);
   return rows[0]?.stage;
 }
+
+/** What a daemon's update expects the job's log budget to be (its last update's outcome, remembered by the server). */
+export interface ExpectedLogBudget {
+  workerId: string;
+  logsLength: number;
+  logSeq: number;
+}
+
+/**
+ * A daemon's batch in ONE autocommit statement, taken when the server remembers the job's log budget from the
+ * previous update: the job row is updated (and so locked) only if it is still this worker's, open, and its budget
+ * and log_seq are what the server remembers; only then are the lines inserted, with the NOTIFY as above. Undefined
+ * when the row did not match (the caller falls back to the locked read): someone else wrote to the job meanwhile (a
+ * cancel does not count, it is reported), or the job is not this worker's any more. `prevLastId` is the job's newest
+ * line id before the batch, read under the row lock.
+ */
+export async function insertProvisionerJobLogsIfBudget(
+  db: Queryable,
+  jobId: string,
+  expected: ExpectedLogBudget,
+  logs: NewJobLog[],
+  usage: JobLogUsage,
+  channel: string,
+  origin: string,
+): Promise<{ ids: number[]; prevLastId: number; canceled: boolean } | undefined> {
+  const { rows } = await db.query<{ ids: number[] | null; prev_last_id: number; canceled: boolean }>({
+    name: 'kiln_insert_job_logs_if_budget',
+    text: `WITH job AS (
+       UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12)
+       WHERE id = $1 AND worker_id = $13 AND started_at IS NOT NULL AND completed_at IS NULL
+         AND logs_length = $14 AND log_seq = $15 AND NOT logs_overflowed
+       RETURNING last_log_id, canceled_at IS NOT NULL AS canceled),
+     ins AS (
+       INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
+       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
+       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS t(created_at, source, level, stage, output, ord)
+       WHERE EXISTS (SELECT 1 FROM job)
+       ORDER BY t.ord
+       RETURNING id),
+     note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins HAVING count(*) > 0)
+     SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
+     FROM job`,
+    values: [
+      jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output),
+      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq,
+    ],
+  });
+  const r = rows[0];
+  if (!r) return undefined;
+  // int8[] comes back as strings (only scalar int8 is parsed to numbers, src/db/pool.ts).
+  return { ids: (r.ids ?? []).map(Number), prevLastId: Number(r.prev_last_id), canceled: r.canceled };
+}
