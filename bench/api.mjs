@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { cannon } from './lib/cannon.mjs';
+import { mergeCpu, startCpu } from './lib/cpu.mjs';
 import { startBare, startSampler } from './lib/procs.mjs';
 import { createTemplate, createWorkspaces, NOOP_ECHO, RICH_ECHO, waitFor, waitIdle } from './lib/setup.mjs';
 import { summarize } from './lib/stats.mjs';
@@ -41,15 +42,18 @@ export async function growBuildsTo(db, fillerBuildId, target) {
 }
 
 /** Interleaved runs against the bare reference and kiln, so both sides see the same background noise. */
-async function pairs({ kiln, bare, db, token, runs }, p, duration) {
+async function pairs({ kiln, bare, db, token, runs, pgPid }, p, duration) {
   const k = [];
   const b = [];
+  const cpu = [];
   const sampler = startSampler(kiln.pid, db);
   for (let i = 0; i < runs; i++) {
     b.push(await cannon({ url: bare.url, path: p, duration }));
+    const c = startCpu(kiln.pid, pgPid);
     k.push(await cannon({ url: kiln.url, path: p, token, duration }));
+    cpu.push(c.stop());
   }
-  return { k, b, peak: sampler.stop() };
+  return { k, b, peak: sampler.stop(), cpu: mergeCpu(cpu) };
 }
 
 async function saveBytes(kiln, token, p, file) {
@@ -78,12 +82,15 @@ export async function prepareReads({ client, orgId }) {
  * SQL statements per request, as the server counts them (its per-request counter, kiln_http_request_sql_statements on
  * /metrics): the sum and count for the route over 100 sequential GETs.
  */
+/** The server's statement counter for one route so far: { sum, count } (kiln_http_request_sql_statements). */
+async function routeStatements(kiln, method, route) {
+  const text = await (await fetch(kiln.url + '/metrics')).text();
+  const v = (suffix) => Number(text.split('\n').find((l) => l.startsWith(`kiln_http_request_sql_statements_${suffix}{method="${method}",route="${route}"}`))?.split(' ').pop() ?? 0);
+  return { sum: v('sum'), count: v('count') };
+}
+
 async function queriesPerRequest({ kiln, token }, p, route) {
-  const read = async () => {
-    const text = await (await fetch(kiln.url + '/metrics')).text();
-    const v = (suffix) => Number(text.split('\n').find((l) => l.startsWith(`kiln_http_request_sql_statements_${suffix}{method="GET",route="${route}"}`))?.split(' ').pop() ?? 0);
-    return { sum: v('sum'), count: v('count') };
-  };
+  const read = () => routeStatements(kiln, 'GET', route);
   const before = await read();
   for (let i = 0; i < 100; i++) await fetch(kiln.url + p, { headers: { 'coder-session-token': token } }).then((r) => r.arrayBuffer());
   const after = await read();
@@ -146,21 +153,28 @@ export async function listAndPostBenchmarks(o) {
     const post = [];
     const postRef = [];
     const sampler = startSampler(kiln.pid, db);
+    const cpu = [];
+    const postRoute = '/api/v2/workspaces/:workspace/builds';
+    const stmts0 = await routeStatements(kiln, 'POST', postRoute);
     for (let i = 0; i < runs; i++) {
       postRef.push(await cannon({ url: bare.url, path: paths[0], method: 'POST', body: { transition: 'stop' }, duration: short }));
+      const c = startCpu(kiln.pid, o.pgPid);
       post.push(await cannon({ url: kiln.url, paths, method: 'POST', token, body: { transition: i % 2 === 0 ? 'stop' : 'start' }, amount: paths.length }));
+      cpu.push(c.stop());
       await waitIdle(db);
     }
     memory.push({ load: 'POST builds, 50 connections (3 daemons building)', ...sampler.stop() });
     if (post.some((r) => r.bad)) throw new Error(`POST builds: ${post.map((r) => r.bad).join('/')} non-2xx responses`);
-    figures.push(...readFigures('POST /workspaces/{id}/builds', `${paths.length} POSTs (one per workspace),`, { k: post, b: postRef }, short, 'post'));
+    const stmts1 = await routeStatements(kiln, 'POST', postRoute);
+    const perPost = (stmts1.sum - stmts0.sum) / Math.max(1, stmts1.count - stmts0.count);
+    figures.push(...readFigures('POST /workspaces/{id}/builds', `${paths.length} POSTs (one per workspace), ${perPost.toFixed(1)} SQL statements per POST (counted by the server),`, { k: post, b: postRef, cpu: mergeCpu(cpu) }, short, 'post'));
   } finally {
     await bare.stop();
   }
   return figures;
 }
 
-function readFigures(label, note, { k, b }, duration, key) {
+function readFigures(label, note, { k, b, cpu }, duration, key) {
   const rps = summarize(k.map((r) => r.rps));
   const ref = summarize(b.map((r) => r.rps));
   const out = [
@@ -168,6 +182,7 @@ function readFigures(label, note, { k, b }, duration, key) {
     { key: `${key}.p50`, section: '1. API', label: `${label} p50`, unit: 'ms', value: summarize(k.map((r) => r.p50)), ref: { label: 'bare Fastify p50', value: summarize(b.map((r) => r.p50)) } },
     { key: `${key}.p99`, section: '1. API', label: `${label} p99`, unit: 'ms', value: summarize(k.map((r) => r.p99)), ref: { label: 'bare Fastify p99', value: summarize(b.map((r) => r.p99)) } },
   ];
+  if (cpu) for (const f of out) f.cpu = cpu;
   if (key === 'build') {
     out[0].target = { text: '≥ 25% of bare', met: rps.median / ref.median >= 0.25 };
     out[2].target = { text: '≤ 25 ms', met: out[2].value.median <= 25 };
@@ -210,7 +225,7 @@ export async function growWorkspacesTo(db, modelBuildId, target) {
  * Figure 5, figures that can grow: GET /workspaces (a page of 25) at 100, 1,000 and 10,000 workspaces, and
  * GET builds?limit=25 of one workspace at 100, 1,000 and 10,000 builds; p50 next to the same figure at 100.
  */
-export async function growthBenchmarks({ kiln, db, token, fillerWsId, fillerBuildId, runs, short }) {
+export async function growthBenchmarks({ kiln, db, token, fillerWsId, fillerBuildId, runs, short, pgPid }) {
   const figures = [];
   // Builds first: the workspaces series adds a build per workspace.
   const series = [
@@ -224,11 +239,16 @@ export async function growthBenchmarks({ kiln, db, token, fillerWsId, fillerBuil
       if (count > n) throw new Error(`growth: already ${count} ${s.what} before the ${n} point`);
       await cannon({ url: kiln.url, path: s.path, token, duration: 1 });
       const r = [];
-      for (let i = 0; i < runs; i++) r.push(await cannon({ url: kiln.url, path: s.path, token, duration: short }));
-      at[n] = { p50: summarize(r.map((x) => x.p50)), p99: summarize(r.map((x) => x.p99)), rps: summarize(r.map((x) => x.rps)) };
+      const cpu = [];
+      for (let i = 0; i < runs; i++) {
+        const c = startCpu(kiln.pid, pgPid);
+        r.push(await cannon({ url: kiln.url, path: s.path, token, duration: short }));
+        cpu.push(c.stop());
+      }
+      at[n] = { p50: summarize(r.map((x) => x.p50)), p99: summarize(r.map((x) => x.p99)), rps: summarize(r.map((x) => x.rps)), cpu: mergeCpu(cpu) };
     }
     for (const n of [100, 1000, 10000]) {
-      const row = { key: `${s.key}.${n}`, section: '5. Growth', label: `${s.label} p50 at ${n.toLocaleString('en-US')} ${s.what}`, note: `${short} s × 50 conn; p99 ${at[n].p99.median} ms; ${Math.round(at[n].rps.median)} req/s`, unit: 'ms', value: at[n].p50, ref: { label: `same at 100 ${s.what}`, value: at[100].p50 } };
+      const row = { key: `${s.key}.${n}`, section: '5. Growth', label: `${s.label} p50 at ${n.toLocaleString('en-US')} ${s.what}`, note: `${short} s × 50 conn; p99 ${at[n].p99.median} ms; ${Math.round(at[n].rps.median)} req/s`, unit: 'ms', value: at[n].p50, ref: { label: `same at 100 ${s.what}`, value: at[100].p50 }, cpu: at[n].cpu };
       if (n === 10000) row.target = { text: '≤ 1.2× of at 100', met: at[n].p50.median <= 1.2 * at[100].p50.median };
       figures.push(row);
     }

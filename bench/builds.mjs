@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { KilnClient } from '../dist/sdk/client.js';
 
+import { mergeCpu, startCpu } from './lib/cpu.mjs';
 import { startKiln, startSampler } from './lib/procs.mjs';
 import { pool, waitIdle } from './lib/setup.mjs';
 import { percentile, summarize } from './lib/stats.mjs';
@@ -50,7 +51,7 @@ async function bareQueue(db, pgPool, workers, n) {
   return (n * 1000) / (performance.now() - t0);
 }
 
-export async function buildBenchmarks({ pgUrl, db, makePool, token, runs, memory, dataDir }) {
+export async function buildBenchmarks({ pgUrl, db, makePool, token, runs, memory, dataDir, pgPid }) {
   const figures = [];
   const { rows } = await db.query("SELECT id FROM workspaces WHERE name LIKE 'post-%' AND NOT deleted ORDER BY name");
   const wsIds = rows.map((r) => r.id);
@@ -59,13 +60,16 @@ export async function buildBenchmarks({ pgUrl, db, makePool, token, runs, memory
     const kiln = await startKiln({ postgresUrl: pgUrl, daemons, dataDir });
     const client = new KilnClient(kiln.url, { token });
     const thr = [];
+    const cpu = [];
     const sampler = startSampler(kiln.pid, db);
     try {
       for (let i = 0; i < runs; i++) {
         await waitIdle(db);
         transition = transition === 'start' ? 'stop' : 'start';
+        const c = startCpu(kiln.pid, pgPid);
         const ids = await pool(wsIds, 50, async (id) => (await client.createWorkspaceBuild(id, { transition })).id);
         await waitIdle(db);
+        cpu.push(c.stop());
         thr.push(await jobTimes(db, ids));
       }
     } finally {
@@ -84,6 +88,7 @@ export async function buildBenchmarks({ pgUrl, db, makePool, token, runs, memory
       note: `${wsIds.length} builds per run, 50 POSTs in flight; enqueue → acquire under load p50 ${Math.round(summarize(thr.map((t) => t.p50)).median)} / p99 ${Math.round(summarize(thr.map((t) => t.p99)).median)} ms`,
       value: summarize(thr.map((t) => t.perSec)),
       ref: { label: `bare SQL queue, ${daemons} workers`, value: summarize(ref) },
+      cpu: mergeCpu(cpu),
       target: daemons === 32
         ? { text: '≥ 300/s and ≥ 0.15× the bare queue', met: summarize(thr.map((t) => t.perSec)).median >= 300 && summarize(thr.map((t) => t.perSec)).median >= 0.15 * summarize(ref).median }
         : undefined,

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 
 import { KilnClient } from '../dist/sdk/client.js';
 
+import { mergeCpu, startCpu } from './lib/cpu.mjs';
 import { startBare, startKiln, startSampler } from './lib/procs.mjs';
 import { createTemplate, createWorkspaces, waitIdle } from './lib/setup.mjs';
 import { percentile, summarize } from './lib/stats.mjs';
@@ -64,7 +65,7 @@ async function follow(url, headers, count, go) {
   return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), n: lat.length };
 }
 
-export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dataDir, tmp, cpuProfDir }) {
+export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dataDir, tmp, cpuProfDir, pgPid }) {
   const figures = [];
   // The default per-job cap (1 MiB, as Coder's) would stop a 200,000-line job early; the benchmark raises it.
   let kiln = await startKiln({ postgresUrl: pgUrl, daemons: 3, dataDir, maxJobLogBytes: 256 * 1024 * 1024 }, { cpuProfDir });
@@ -78,9 +79,12 @@ export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dat
     const ingest = [];
     const ref = [];
     let sampler = startSampler(kiln.pid, db);
+    const ingestCpu = [];
     for (let i = 0; i < runs; i++) {
+      const c = startCpu(kiln.pid, pgPid);
       const b = await client.createWorkspaceBuild(ws.id, { transition: i % 2 === 0 ? 'stop' : 'start' });
       await waitIdle(db);
+      ingestCpu.push(c.stop());
       const { rows } = await db.query(
         `SELECT extract(epoch FROM j.completed_at - j.started_at) * 1000 AS ms, j.error, (SELECT count(*)::int FROM provisioner_job_logs l WHERE l.job_id = j.id AND l.source = 'provisioner') AS n
          FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id WHERE b.id = $1`,
@@ -90,10 +94,10 @@ export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dat
       ingest.push((LINES * 1000) / Number(rows[0].ms));
       ref.push(await bareInsert(db, b.job.id));
     }
-    memory.push({ load: `a job logging ${LINES.toLocaleString('en-US')} lines`, ...sampler.stop() });
+    memory.push({ load: `a job logging ${LINES.toLocaleString('en-US')} lines`, targetMb: 200, ...sampler.stop() });
     await db.query('DROP TABLE IF EXISTS bench_logs');
     const v = summarize(ingest);
-    figures.push({ key: 'logs.ingest', section: '3. Logs', label: `log lines/s stored (${LINES.toLocaleString('en-US')}-line job)`, unit: 'lines/s', note: 'job started_at → completed_at', value: v, ref: { label: 'bare INSERT … unnest, 2,000 rows a statement, same table shape', value: summarize(ref) }, target: { text: '≥ 0.8× the bare insert', met: v.median >= 0.8 * summarize(ref).median } });
+    figures.push({ key: 'logs.ingest', section: '3. Logs', label: `log lines/s stored (${LINES.toLocaleString('en-US')}-line job)`, unit: 'lines/s', note: 'job started_at → completed_at', value: v, ref: { label: 'bare INSERT … unnest, 2,000 rows a statement, same table shape', value: summarize(ref) }, target: { text: '≥ 0.8× the bare insert', met: v.median >= 0.8 * summarize(ref).median }, cpu: mergeCpu(ingestCpu) });
 
     const slow = await createTemplate(client, orgId, {
       start: { logs: Array.from({ length: FOLLOW_LINES }, (_, i) => ({ output: `follow ${i}` })), delay_ms: FOLLOW_DELAY_MS },
@@ -111,19 +115,22 @@ export async function logBenchmarks({ pgUrl, db, token, orgId, runs, memory, dat
     const folRef = [];
     sampler = startSampler(kiln.pid, db);
     const headers = { Cookie: `coder_session_token=${token}` };
+    const followCpu = [];
     for (let i = 0; i < runs; i++) {
       const b = await client.createWorkspaceBuild(fws.id, { transition: i % 2 === 0 ? 'stop' : 'start' });
       const wsUrl = `${kiln.url.replace('http:', 'ws:')}/api/v2/workspacebuilds/${b.id}/logs?follow=true`;
+      const c = startCpu(kiln.pid, pgPid);
       fol.push(await follow(wsUrl, headers, FOLLOWERS, async () => {}));
+      followCpu.push(c.stop());
       await waitIdle(db);
       const bUrl = `${bare.url.replace('http:', 'ws:')}/bcast`;
       folRef.push(await follow(bUrl, {}, FOLLOWERS, () => fetch(`${bare.url}/bcast/start?n=${FOLLOW_LINES}&ms=${FOLLOW_DELAY_MS}`)));
     }
-    memory.push({ load: `${FOLLOWERS} followers of one build`, ...sampler.stop() });
+    memory.push({ load: `${FOLLOWERS} followers of one build`, targetMb: 200, ...sampler.stop() });
     const p99 = summarize(fol.map((f) => f.p99));
     const note = `${FOLLOWERS} WebSockets, ${FOLLOW_LINES} lines ${FOLLOW_DELAY_MS} ms apart; ~${Math.round(summarize(fol.map((f) => f.n)).median).toLocaleString('en-US')} deliveries measured per run`;
     figures.push({ key: 'follow.p50', section: '3. Logs', label: 'follower delivery p50 (line → receipt)', unit: 'ms', note, value: summarize(fol.map((f) => f.p50)), ref: { label: 'bare ws fan-out p50', value: summarize(folRef.map((f) => f.p50)) } });
-    figures.push({ key: 'follow.p99', section: '3. Logs', label: 'follower delivery p99 (line → receipt)', unit: 'ms', value: p99, ref: { label: 'bare ws fan-out p99', value: summarize(folRef.map((f) => f.p99)) }, target: { text: '≤ 3× bare fan-out p99', met: p99.median <= 3 * summarize(folRef.map((f) => f.p99)).median } });
+    figures.push({ key: 'follow.p99', section: '3. Logs', label: 'follower delivery p99 (line → receipt)', unit: 'ms', value: p99, ref: { label: 'bare ws fan-out p99', value: summarize(folRef.map((f) => f.p99)) }, target: { text: '≤ 3× bare fan-out p99', met: p99.median <= 3 * summarize(folRef.map((f) => f.p99)).median }, cpu: mergeCpu(followCpu) });
   } finally {
     await bare?.stop();
     await kiln.stop();

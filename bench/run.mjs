@@ -57,7 +57,7 @@ try {
 
   step('kiln server, 3 daemons');
   const kiln = await startKiln({ postgresUrl: postgres.url, daemons: 3, dataDir }, { cpuProfDir });
-  const ctx = { ...o, kiln, db, tmp, memory, pgUrl: postgres.url, dataDir, makePool, cpuProfDir };
+  const ctx = { ...o, kiln, db, tmp, memory, pgUrl: postgres.url, pgPid: postgres.pid, dataDir, makePool, cpuProfDir };
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const idleRss = rssMb(kiln.pid);
@@ -119,7 +119,7 @@ try {
   console.log(`\n${table(figures)}\n`);
   console.log(`idle RSS ${ctx.idle.rss.toFixed(1)} MB (bare Fastify ${ctx.idle.bareRss.toFixed(1)} MB)`);
   for (const m of memory) console.log(`peak RSS ${m.peakRss.toFixed(1)} MB, ${m.peakBackends} PG backends — ${m.load}`);
-  await writeFile(path.join(root, 'bench', 'RESULTS.md'), markdown({ machine, figures, memory, idle: ctx.idle, notes, bottlenecks: BOTTLENECKS, bottlenecksAsOf: BOTTLENECKS_AS_OF }));
+  await writeFile(path.join(root, 'bench', 'RESULTS.md'), markdown({ machine, figures, memory, idle: ctx.idle, notes, bottlenecks: BOTTLENECKS, bottlenecksAsOf: BOTTLENECKS_AS_OF, cores: os.availableParallelism() }));
   step('wrote bench/RESULTS.md');
 } finally {
   await stopAll();

@@ -62,7 +62,7 @@ export function createPool(connectionString: string, maxOrOptions: number | Pool
         // statements of a transaction are counted in inTx, on its client.
         countStatement();
         const result = await query(...args);
-        if (!isReadOnly(args[0])) announceWrite();
+        if (!isReadOnly(args[0])) announceWrites([statementText(args[0])]);
         return result;
       } catch (e) {
         if (!isDeadConnection(e) || !isRetryable(args[0]) || attempt >= max) throw e;
@@ -83,6 +83,12 @@ function isDeadConnection(e: unknown): boolean {
 /** Marks a write that may run twice with the same effect (a timestamp refresh), so it is retried like a read. */
 export const IDEMPOTENT = '/* kiln:idempotent */';
 
+/**
+ * Marks a write that changes only jobs that have not completed (acquisition, heartbeats, log batches) and their logs:
+ * the views of finished builds kept in memory (src/api/builds/buildViewCache.ts) stay exact through it.
+ */
+export const UNFINISHED_JOBS_ONLY = '/* kiln:unfinished-jobs-only */';
+
 function isRetryable(q: unknown): boolean {
   const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
   if (typeof text !== 'string') return false;
@@ -91,19 +97,27 @@ function isRetryable(q: unknown): boolean {
 }
 
 /**
- * Listeners told, in this process, as soon as a write through any of its pools has committed (a statement outside a
- * transaction that may write, or a transaction's COMMIT). In-memory caches of rows drop what they hold then, before
- * the writer can answer anyone: NOTIFY tells other processes the same, but it arrives on its own connection, later.
+ * Listeners told, in this process, as soon as writes through any of its pools have committed: the text of each
+ * statement that may have written (one outside a transaction, or those of a transaction, at its COMMIT). In-memory
+ * caches of rows drop what those statements may have changed, before the writer can answer anyone: NOTIFY tells other
+ * processes the same, but it arrives on its own connection, later.
  */
-const writeListeners = new Set<() => void>();
+type WriteListener = (statements: readonly string[]) => void;
+const writeListeners = new Set<WriteListener>();
 
-export function onWrite(listener: () => void): () => void {
+export function onWrite(listener: WriteListener): () => void {
   writeListeners.add(listener);
   return () => writeListeners.delete(listener);
 }
 
-function announceWrite(): void {
-  for (const l of writeListeners) l();
+function announceWrites(statements: readonly string[]): void {
+  for (const l of writeListeners) l(statements);
+}
+
+/** A statement's SQL text ('' when it cannot be told: listeners must then assume it wrote anything). */
+function statementText(q: unknown): string {
+  const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
+  return typeof text === 'string' ? text : '';
 }
 
 /** Statement texts already classified (named statements repeat the same few texts). */
@@ -115,7 +129,9 @@ function isReadOnly(q: unknown): boolean {
   if (typeof text !== 'string') return false;
   let known = readOnlyTexts.get(text);
   if (known === undefined) {
-    known = /^\s*(SELECT|WITH)\b/i.test(text) && !/\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|pg_notify|nextval|setval)\b/i.test(text);
+    // A row lock (`FOR UPDATE`) changes nothing.
+    const body = text.replace(/\bFOR\s+(NO\s+KEY\s+)?UPDATE\b/gi, '');
+    known = /^\s*(SELECT|WITH)\b/i.test(body) && !/\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|pg_notify|nextval|setval)\b/i.test(body);
     if (readOnlyTexts.size < 2_000) readOnlyTexts.set(text, known);
   }
   return known;
@@ -137,10 +153,12 @@ export function isConnectionLoss(e: unknown): boolean {
  */
 export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, isolation?: 'serializable' | 'repeatable read'): Promise<T> {
   const begin = isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN';
+  /** The transaction's statements that may write, announced once it has committed. */
+  const writes: string[] = [];
   let client: pg.PoolClient;
   // A pooled connection that died while idle fails at BEGIN, before anything was done: take another (a few may be dead).
   for (let attempt = 0; ; attempt++) {
-    client = countingClient(await pool.connect());
+    client = countingClient(await pool.connect(), writes);
     try {
       await client.query(begin);
       break;
@@ -153,7 +171,7 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
     const result = await fn(client);
     await client.query('COMMIT');
     client.release();
-    announceWrite();
+    if (writes.length > 0) announceWrites(writes);
     return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
@@ -163,14 +181,18 @@ export async function inTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<
   }
 }
 
-/** A transaction's client whose statements (BEGIN and COMMIT included) count for the unit of work. */
-function countingClient(client: pg.PoolClient): pg.PoolClient {
+/**
+ * A transaction's client whose statements (BEGIN and COMMIT included) count for the unit of work, and whose statements
+ * that may write are collected in `writes`.
+ */
+function countingClient(client: pg.PoolClient, writes: string[]): pg.PoolClient {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === 'query') {
         return (...args: unknown[]) => {
           countStatement();
+          if (!isReadOnly(args[0])) writes.push(statementText(args[0]));
           return query(...args);
         };
       }

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import pg from 'pg';
 
 import { BuildViewCache, DEFAULT_BUILD_VIEW_CACHE_ENTRIES } from '../../src/api/builds/buildViewCache.js';
+import { inTx } from '../../src/db/pool.js';
 import { MemoryPubsub } from '../../src/db/pubsub.js';
+import { touchProvisionerJob } from '../../src/db/queries/provisionerJobs.js';
 import type { BuildView } from '../../src/db/queries/views.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -87,6 +90,26 @@ describe('finished builds served from memory, two replicas on one database', () 
     const canceled = await request(a.url, 'PATCH', `/api/v2/workspacebuilds/${w.latest_build.id}/cancel`, { token: owner.client.token as string });
     assert.equal(canceled.status, 200);
     await waitForBuild(owner.client, w.latest_build.id);
+  });
+
+  it("this process's writes empty it only when they may touch what a finished build shows", async () => {
+    const done = await finishedBuild('local-writes');
+    for (let i = 0; i < 2; i++) await get(a, done.id);
+    const pool = a.server.api.ctx.pool;
+    // A heartbeat of an unfinished job, and writes to tables no build view embeds, leave it in memory.
+    await touchProvisionerJob(pool, randomUUID(), randomUUID(), new Date());
+    await pool.query('UPDATE replicas SET updated_at = updated_at WHERE false');
+    await inTx(pool, async (tx) => {
+      await tx.query('SELECT id FROM provisioner_jobs WHERE id = $1 FOR UPDATE', [done.job.id]);
+      await tx.query('DELETE FROM api_keys WHERE false');
+    });
+    assert.equal((await cost(a, done.id)).statements, 0);
+    // Any other write to a table a view embeds empties it, even one that changed nothing: the next read is a statement.
+    await inTx(pool, async (tx) => tx.query('UPDATE workspaces SET name = name WHERE false'));
+    assert.equal((await cost(a, done.id)).statements, 1);
+    assert.equal((await cost(a, done.id)).statements, 0);
+    await pool.query('UPDATE templates SET name = name WHERE false');
+    assert.equal((await cost(a, done.id)).statements, 1);
   });
 
   it('a rename through kiln shows on the next read of the replica that made it, and on the other once notified', async () => {

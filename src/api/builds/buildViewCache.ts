@@ -1,4 +1,4 @@
-import { onWrite } from '../../db/pool.js';
+import { onWrite, UNFINISHED_JOBS_ONLY } from '../../db/pool.js';
 import type { Pubsub } from '../../db/pubsub.js';
 import type { BuildView } from '../../db/queries/views.js';
 import { coerceError } from '../../lib/errors.js';
@@ -12,7 +12,8 @@ export const DEFAULT_BUILD_VIEW_CACHE_ENTRIES = 2_000;
 /**
  * Views of finished builds, in memory, so reading one again costs no statement. A finished build changes rarely (a
  * rename, an agent connecting, a user's new avatar), and every such change empties the cache:
- * - a write through this process's pools, at once when it commits, before its writer can answer anyone (`onWrite`);
+ * - a write through this process's pools to a table a view embeds, at once when it commits, before its writer can
+ *   answer anyone (`onWrite`; statements marked as changing only unfinished jobs do not count);
  * - a write anywhere else (another replica, an operator's SQL), when migration 000093's trigger's NOTIFY arrives.
  * Only views of jobs that had completed when read are kept (pending and running builds change all the time, and their
  * queue position and matched daemons depend on the moment). Serves from memory only while the listen connection is
@@ -30,7 +31,9 @@ export class BuildViewCache {
   constructor(readonly maxEntries = DEFAULT_BUILD_VIEW_CACHE_ENTRIES) {}
 
   async start(pubsub: Pubsub, logger: Logger): Promise<void> {
-    this.#stops.push(onWrite(() => this.#clear()));
+    this.#stops.push(onWrite((statements) => {
+      if (statements.some(mayChangeFinishedBuilds)) this.#clear();
+    }));
     try {
       this.#stops.push(
         await pubsub.subscribe(BUILD_VIEWS_CHANNEL, {
@@ -102,6 +105,17 @@ export class BuildViewCache {
     this.#entries.clear();
     this.#bodies = new WeakMap();
   }
+}
+
+/** The tables a build view embeds (src/db/queries/views.ts). */
+const VIEW_TABLES = /\b(workspace_builds|provisioner_jobs|workspace_resources|workspace_resource_metadata|workspace_agents|workspace_apps|workspaces|users|templates|template_versions)\b/i;
+
+/**
+ * Whether a statement this process committed may have changed a finished build's view: it names a table the view
+ * embeds (or its text is unknown), and is not marked as changing only unfinished jobs. Over-inclusive on purpose.
+ */
+function mayChangeFinishedBuilds(text: string): boolean {
+  return text === '' || (VIEW_TABLES.test(text) && !text.includes(UNFINISHED_JOBS_ONLY));
 }
 
 function deepFreeze<T>(v: T): T {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../pool.js';
+import { UNFINISHED_JOBS_ONLY, type Queryable } from '../pool.js';
 
 import type { JobLogUsage } from './provisionerJobs.js';
 
@@ -45,7 +45,8 @@ export async function insertProvisionerJobLogsWithUsage(
 ): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>({
     name: 'kiln_insert_job_logs_with_usage',
-    text: `WITH ins AS (
+    // Only for a job its caller holds locked and found open.
+    text: `${UNFINISHED_JOBS_ONLY} WITH ins AS (
        INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
        SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
        FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
@@ -95,7 +96,7 @@ export async function insertProvisionerJobLogsIfBudget(
 ): Promise<{ ids: number[]; prevLastId: number; canceled: boolean } | undefined> {
   const { rows } = await db.query<{ ids: number[] | null; prev_last_id: number; canceled: boolean }>({
     name: 'kiln_insert_job_logs_if_budget',
-    text: `WITH job AS (
+    text: `${UNFINISHED_JOBS_ONLY} WITH job AS (
        UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12)
        WHERE id = $1 AND worker_id = $13 AND started_at IS NOT NULL AND completed_at IS NULL
          AND logs_length = $14 AND log_seq = $15 AND NOT logs_overflowed

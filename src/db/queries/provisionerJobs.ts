@@ -1,4 +1,4 @@
-import type { Queryable } from '../pool.js';
+import { UNFINISHED_JOBS_ONLY, type Queryable } from '../pool.js';
 
 export type ProvisionerJobType = 'template_version_import' | 'workspace_build' | 'template_version_dry_run';
 
@@ -183,7 +183,7 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
   // sent at commit): acquisition is one round trip.
   const { rows } = await db.query<ProvisionerJobRow>({
     name: 'kiln_acquire_job',
-    text: `WITH acquired AS (
+    text: `${UNFINISHED_JOBS_ONLY} WITH acquired AS (
        UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
        WHERE id = (
          SELECT id FROM provisioner_jobs
@@ -211,7 +211,7 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
  */
 export async function touchProvisionerJob(db: Queryable, id: string, workerId: string, now: Date): Promise<{ canceled_at: Date | null } | undefined> {
   const { rows } = await db.query<{ canceled_at: Date | null }>(
-    'UPDATE provisioner_jobs SET updated_at = $3 WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL RETURNING canceled_at',
+    `${UNFINISHED_JOBS_ONLY} UPDATE provisioner_jobs SET updated_at = $3 WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL RETURNING canceled_at`,
     [id, workerId, now],
   );
   return rows[0];
@@ -226,7 +226,8 @@ export interface JobLogUsage {
 }
 
 export async function updateProvisionerJobLogUsage(db: Queryable, id: string, p: JobLogUsage): Promise<void> {
-  await db.query('UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4, log_seq = GREATEST(log_seq, $5) WHERE id = $1', [
+  // Only for a job its caller holds locked and found open.
+  await db.query(`${UNFINISHED_JOBS_ONLY} UPDATE provisioner_jobs SET updated_at = $2, logs_length = $3, logs_overflowed = $4, log_seq = GREATEST(log_seq, $5) WHERE id = $1`, [
     id, p.now, p.logsLength, p.logsOverflowed, p.logSeq,
   ]);
 }
