@@ -2,6 +2,7 @@
 // its live backends, and the backends that already exited), and the benchmark process itself (the load generator).
 // Reported next to a figure, it says which process the load was waiting for: computed by the run, not written by hand.
 import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 const TICKS = 100; // USER_HZ on Linux
 

@@ -8,9 +8,8 @@ import { JOB_POSTED_CHANNEL } from './channels.js';
  * NOTIFY only when that transaction commits, so no daemon wakes for a job it cannot yet see.
  */
 export async function enqueueJob(tx: Queryable, p: InsertProvisionerJobParams): Promise<ProvisionerJobRow> {
-  const job = await insertProvisionerJob(tx, p);
-  await tx.query('SELECT pg_notify($1, $2)', [JOB_POSTED_CHANNEL, job.id]);
-  return job;
+  // One statement: the row, and the notification idle daemons wait for (sent when the caller's transaction commits).
+  return insertProvisionerJob(tx, p, JOB_POSTED_CHANNEL);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Queryable } from '../../db/pool.js';
-import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
-import { getTemplateByID, getTemplateVersionByID, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
+import type { ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
+import { getTemplateVersionForBuild, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
@@ -14,20 +14,23 @@ import { ApiError, errors } from '../http/errors.js';
 
 import { resolveBuildParameters } from './parameters.js';
 
-/** Loads a template version for a build; an unknown one is the client's mistake (400), as in Coder. */
-export async function loadBuildTemplateVersion(db: Queryable, id: string): Promise<TemplateVersionRow> {
-  const v = await getTemplateVersionByID(db, id);
-  if (!v) {
+/**
+ * Loads a build's template version with its template and import job in one statement. An unknown version is the
+ * client's mistake (400), as in Coder; the template and the import job are checked by the caller where it always did.
+ */
+export async function loadBuildSource(db: Queryable, versionId: string): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow }> {
+  const found = await getTemplateVersionForBuild(db, versionId);
+  if (!found) {
     throw errors.badRequest('Template version not found.', undefined, [{ field: 'template_version_id', detail: 'template version not found' }]);
   }
-  return v;
+  return found;
 }
 
 /**
- * Refuses versions whose import has not succeeded (reference §5.7.1 step 10, with the post-Nov-22 statuses).
+ * Refuses versions whose import has not succeeded (reference §5.7.1 step 10, with the post-Nov-22 statuses); returns
+ * the import job, whose tags, provisioner and file the build takes.
  */
-export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow): Promise<Record<string, string>> {
-  const job = await getProvisionerJobByID(db, v.job_id);
+export function checkImportSucceeded(v: TemplateVersionRow, job: ProvisionerJobRow | undefined): ProvisionerJobRow {
   if (!job) throw errors.internal('Internal error fetching provisioner job.');
   const status = jobStatus(job);
   if (status === 'pending' || status === 'running' || status === 'canceling') {
@@ -39,14 +42,15 @@ export async function checkImportSucceeded(db: Queryable, v: TemplateVersionRow)
   if (status === 'canceled') {
     throw errors.badRequest('The provided template version was canceled during import. You cannot builds workspaces with it!');
   }
-  return job.tags;
+  return job;
 }
 
 export interface InsertBuildParams {
   workspace: WorkspaceRow;
   template: TemplateRow;
   version: TemplateVersionRow;
-  importTags: Record<string, string>;
+  /** The version's import job: the build runs the same provisioner on the same file, with its tags. */
+  importJob: ProvisionerJobRow;
   transition: WorkspaceTransition;
   initiatorId: string;
   /** The state the build starts from: the previous build's unless the caller replaced it. */
@@ -82,8 +86,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     transition: p.transition,
   });
   const buildId = randomUUID();
-  const templateFileJob = await getProvisionerJobByID(tx, p.version.job_id);
-  if (!templateFileJob) throw errors.internal('Internal error fetching provisioner job.');
+  const templateFileJob = p.importJob;
   const job = await enqueueJob(tx, {
     id: randomUUID(),
     now,
@@ -93,7 +96,7 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     type: 'workspace_build',
     input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
     fileId: templateFileJob.file_id,
-    tags: mutateTags(p.workspace.owner_id, p.importTags),
+    tags: mutateTags(p.workspace.owner_id, p.importJob.tags),
   });
   const build = await insertWorkspaceBuild(tx, {
     id: buildId,
@@ -119,8 +122,4 @@ export async function nextBuildNumber(db: Queryable, workspaceId: string): Promi
   return { number: latest.build.build_number + 1, previous: latest.build };
 }
 
-export async function loadTemplateOf(db: Queryable, v: TemplateVersionRow): Promise<TemplateRow> {
-  const t = v.template_id ? await getTemplateByID(db, v.template_id) : undefined;
-  if (!t) throw errors.internal('Failed to get template');
-  return t;
-}
+

@@ -11,7 +11,7 @@ import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWor
 import { authz } from '../authz.js';
 import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
-import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion, loadTemplateOf, nextBuildNumber } from '../builds/createBuild.js';
+import { checkImportSucceeded, insertBuild, loadBuildSource, nextBuildNumber } from '../builds/createBuild.js';
 import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds, renderedUntil } from '../builds/render.js';
 import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
@@ -200,8 +200,8 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       let versionId = body.template_version_id && body.template_version_id !== ZERO_UUID ? body.template_version_id : undefined;
       versionId ??= (await getLatestWorkspaceBuild(ctx.pool, workspace.id))?.template_version_id;
       if (!versionId) throw errors.internal('Internal error fetching the latest workspace build.');
-      const version = await loadBuildTemplateVersion(ctx.pool, versionId);
-      const template = await loadTemplateOf(ctx.pool, version);
+      const { version, template, importJob: maybeImportJob } = await loadBuildSource(ctx.pool, versionId);
+      if (!template) throw errors.internal('Failed to get template');
       if (template.id !== workspace.template_id) {
         throw errors.badRequest('Template version does not belong to the workspace\'s template.', undefined, [
           { field: 'template_version_id', detail: 'template version must belong to the workspace\'s template' },
@@ -212,7 +212,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
       if (body.orphan && body.dry_run) throw errors.badRequest('Orphan cannot be combined with dry_run: an orphan delete runs no provisioner.');
       if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
-      const importTags = await checkImportSucceeded(ctx.pool, version);
+      const importJob = checkImportSucceeded(version, maybeImportJob);
       let build;
       try {
         build = await inTx(ctx.pool, async (tx) => {
@@ -225,7 +225,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
             workspace: locked,
             template,
             version,
-            importTags,
+            importJob,
             transition: body.transition,
             initiatorId: s.userId,
             state,

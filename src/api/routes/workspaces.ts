@@ -11,7 +11,7 @@ import { workspaceChannel } from '../../jobs/channels.js';
 import type { CreateWorkspaceRequest } from '../../sdk/types/workspaces.js';
 import { authz, type Subject } from '../authz.js';
 import { readableWorkspace } from '../builds/access.js';
-import { checkImportSucceeded, insertBuild, loadBuildTemplateVersion } from '../builds/createBuild.js';
+import { checkImportSucceeded, insertBuild, loadBuildSource } from '../builds/createBuild.js';
 import { assembleWorkspace, daemonsSeenSince, renderBuilds, renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 
@@ -86,11 +86,11 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
     }
     validateTTL(body.ttl_ms);
-    const version = await loadBuildTemplateVersion(ctx.pool, body.template_version_id ?? template.active_version_id);
+    const { version, importJob: maybeImportJob } = await loadBuildSource(ctx.pool, body.template_version_id ?? template.active_version_id);
     if (version.template_id !== template.id) {
       throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
     }
-    const importTags = await checkImportSucceeded(ctx.pool, version);
+    const importJob = checkImportSucceeded(version, maybeImportJob);
     const existing = await getWorkspaceByOwnerAndName(ctx.pool, owner.id, body.name);
     const taken = () =>
       errors.conflict(`Workspace "${body.name}" already exists.`, undefined, [{ field: 'name', detail: 'This value is already in use and should be unique.' }]);
@@ -108,7 +108,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
           name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
         });
         await insertBuild(ctx, tx, {
-          workspace: w, template, version, importTags, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
+          workspace: w, template, version, importJob, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
           parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
         });
         return w;

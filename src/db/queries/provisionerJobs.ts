@@ -59,11 +59,15 @@ export interface InsertProvisionerJobParams {
   tags: Record<string, string>;
 }
 
-export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams): Promise<ProvisionerJobRow> {
+/** Inserts a job; with `notifyChannel`, the same statement sends NOTIFY <channel> '<job id>' (at commit). */
+export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams, notifyChannel?: string): Promise<ProvisionerJobRow> {
   const { rows } = await db.query<ProvisionerJobRow>(
-    `INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
-     VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-    [p.id, p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)],
+    `WITH job AS (
+       INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
+       VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *),
+     note AS (SELECT pg_notify($10, job.id::text) FROM job WHERE $10::text IS NOT NULL)
+     SELECT job.* FROM job WHERE (SELECT count(*) FROM note) >= 0`,
+    [p.id, p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags), notifyChannel ?? null],
   );
   return rows[0] as ProvisionerJobRow;
 }

@@ -1,5 +1,8 @@
 import type { Queryable } from '../pool.js';
 
+import type { ProvisionerJobRow } from './provisionerJobs.js';
+import { revive } from './views.js';
+
 export interface TemplateRow {
   id: string;
   created_at: Date;
@@ -38,6 +41,30 @@ export async function getTemplatesByIDs(db: Queryable, ids: string[]): Promise<T
   if (ids.length === 0) return [];
   const { rows } = await db.query<TemplateRow>('SELECT * FROM templates WHERE id = ANY($1::uuid[])', [ids]);
   return rows;
+}
+
+/**
+ * What a new build needs of its template version, in ONE statement: the version, its template (undefined: none) and
+ * its import job (undefined: gone), read together as JSON and revived into the usual row types.
+ */
+export async function getTemplateVersionForBuild(
+  db: Queryable,
+  id: string,
+): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow } | undefined> {
+  const { rows } = await db.query<{ version: Record<string, unknown>; template: Record<string, unknown> | null; job: Record<string, unknown> | null }>({
+    name: 'kiln_template_version_for_build',
+    text: `SELECT to_jsonb(v) AS version, to_jsonb(t) AS template, to_jsonb(j) AS job
+     FROM template_versions v LEFT JOIN templates t ON t.id = v.template_id LEFT JOIN provisioner_jobs j ON j.id = v.job_id
+     WHERE v.id = $1`,
+    values: [id],
+  });
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    version: revive<TemplateVersionRow>(r.version),
+    template: r.template ? revive<TemplateRow>(r.template) : undefined,
+    importJob: r.job ? revive<ProvisionerJobRow>(r.job) : undefined,
+  };
 }
 
 export async function getTemplateVersionByID(db: Queryable, id: string): Promise<TemplateVersionRow | undefined> {

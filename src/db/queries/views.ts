@@ -42,7 +42,8 @@ const TIMESTAMPS = new Set([
   'first_connected_at', 'last_connected_at', 'disconnected_at', 'expires_at', 'last_used', 'most_recently_seen',
 ]);
 
-function revive<T>(row: Record<string, unknown>): T {
+/** A row PostgreSQL sent as JSON (to_jsonb), with its timestamps back as Dates: the row type the plain query gives. */
+export function revive<T>(row: Record<string, unknown>): T {
   for (const k in row) {
     const v = row[k];
     if (typeof v === 'string' && TIMESTAMPS.has(k)) row[k] = new Date(v);
