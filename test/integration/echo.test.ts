@@ -63,17 +63,29 @@ describe('the echo provisioner', () => {
 
   it('replays logs with levels and stages, then reports resources and state', async () => {
     const resources = [{ name: 'dev', type: 'docker_container', agents: [{ name: 'main' }] }];
-    const started = Date.now();
-    const { result, lines } = await run({
-      start: {
-        delay_ms: 20,
-        logs: [{ output: 'one' }, { level: 'warn', output: 'two', stage: 'Custom stage' }, { level: 'error', output: '' }],
-        resources,
-        state: 'héllo state',
+    // delay_ms waits before each line: checked by what ran in between (a timer set when a line was written has fired
+    // before the next line is), not by measuring how long it took.
+    let timerFired = true;
+    const firedBeforeEachLine: boolean[] = [];
+    const { result, lines } = await run(
+      {
+        start: {
+          delay_ms: 20,
+          logs: [{ output: 'one' }, { level: 'warn', output: 'two', stage: 'Custom stage' }, { level: 'error', output: '' }],
+          resources,
+          state: 'héllo state',
+        },
       },
-    });
-    // delay_ms waits before each of the 3 lines and once more before finishing.
-    assert.ok(Date.now() - started >= 4 * 20 - 5);
+      'start',
+      {
+        onLog: () => {
+          firedBeforeEachLine.push(timerFired);
+          timerFired = false;
+          setTimeout(() => (timerFired = true), 0);
+        },
+      },
+    );
+    assert.deepEqual(firedBeforeEachLine, [true, true, true]);
     assert.deepEqual(lines, [
       { level: 'info', output: 'one' },
       { level: 'warn', output: 'two', stage: 'Custom stage' },

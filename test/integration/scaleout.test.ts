@@ -164,10 +164,10 @@ describe('scale-out: two replicas on one PostgreSQL, two external daemons (one i
     const v = await version({ import: { hang: true } }, { pool: 'keyed' });
     await waitFor(async () => (await jobOf(v.id)).status === 'running', 'the keyed job to run', 30_000);
     // Deleted through the other replica: the notification reaches the daemon's.
-    const t0 = Date.now();
     await b.deleteProvisionerKey(orgId, 'doomed-key');
-    const exit = await waitFor(() => (keyed.exited ? keyed.exit : undefined), 'the keyed daemon to be cut off', 15_000, 50);
-    assert.ok(Date.now() - t0 < 10_000, 'cut off within seconds');
+    // "Within seconds" is the wait's own bound: the daemon is cut off by the key's deletion notice, never by a timeout
+    // of its own (no test asserts a duration).
+    const exit = await waitFor(() => (keyed.exited ? keyed.exit : undefined), 'the keyed daemon to be cut off within seconds', 10_000, 50);
     assert.equal(exit.code, 1, keyed.output());
     assert.match(keyed.output(), /provisioner key/);
     const job = await waitFor(async () => {
