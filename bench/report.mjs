@@ -48,6 +48,8 @@ export function markdown({ machine, figures, memory, idle, notes, bottlenecks, b
 function busiest(c, cores) {
   const sides = [['kiln', c.kiln], ['PostgreSQL', c.postgres], ['the load generator', c.bench]].sort((a, b) => b[1] - a[1]);
   const total = c.kiln + c.postgres + c.bench;
-  const saturated = total >= 0.85 * cores ? `the ${cores} cores were ${Math.round((100 * total) / cores)}% busy` : `the ${cores} cores were ${Math.round((100 * total) / cores)}% busy (waiting, not computing, bounds this figure)`;
-  return `${saturated}, most of it in ${sides[0][0]} (${Math.round((100 * sides[0][1]) / total)}%)`;
+  const pct = Math.round((100 * total) / cores);
+  const state = pct >= 85 ? 'saturated' : pct >= 60 ? 'busy' : 'mostly idle: a chain of waits (one process, one connection or one round trip at a time), not the CPU, bounds this figure';
+  const one = sides[0][1] >= 0.8 && sides[0][1] < 1.2 ? ` — about one core's worth, what one single-threaded process or one PostgreSQL backend can give` : '';
+  return `the ${cores} cores were ${pct}% busy (${state}), most of it in ${sides[0][0]} (${Math.round((100 * sides[0][1]) / total)}%, ${sides[0][1].toFixed(2)} cores${one})`;
 }

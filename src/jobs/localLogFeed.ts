@@ -33,6 +33,11 @@ export function onLocalJobLogs(owner: object, jobId: string, listener: Listener)
   };
 }
 
+/** Whether this server has followers of the job's lines (so a batch's rows are built only for someone). */
+export function hasLocalJobLogListeners(owner: object, jobId: string): boolean {
+  return (feeds.get(owner)?.get(jobId)?.size ?? 0) > 0;
+}
+
 /** Called after the batch committed. Listeners run synchronously, so every follower gets its frames in one pass. */
 export function emitLocalJobLogs(owner: object, batch: LocalLogBatch): void {
   const set = feeds.get(owner)?.get(batch.jobId);

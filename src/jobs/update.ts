@@ -5,7 +5,7 @@ import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from
 
 import { jobLogsChannel } from './channels.js';
 import type { JobsContext } from './context.js';
-import { emitLocalJobLogs, localOrigin } from './localLogFeed.js';
+import { emitLocalJobLogs, hasLocalJobLogListeners, localOrigin } from './localLogFeed.js';
 import { capLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
 
@@ -24,7 +24,7 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
   }
   const result = (await updateWithRememberedBudget(ctx, workerId, req, now)) ?? (await updateUnderLock(ctx, workerId, req, now));
   remember(ctx, req.job_id, { workerId, logsLength: result.usage.logsLength, logSeq: result.usage.logSeq, overflowed: result.usage.logsOverflowed });
-  if (result.ids.length > 0) {
+  if (result.ids.length > 0 && hasLocalJobLogListeners(ctx.pubsub, req.job_id)) {
     // This server's followers get the lines from memory at once; the NOTIFY (sent at commit by the insert) tells the
     // other replicas, and followers here that could not take the batch.
     emitLocalJobLogs(ctx.pubsub, {
