@@ -134,6 +134,7 @@ export async function jobRow(pool: Pool, id: string) {
     worker_id: string | null;
     logs_length: number;
     logs_overflowed: boolean;
+    last_log_id: number;
   };
 }
 

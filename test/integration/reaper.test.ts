@@ -88,6 +88,8 @@ describe('the job reaper', () => {
       assert.equal(l.source, 'provisioner_daemon');
     }
     assert.equal((await buildRow(ctx.pool, second.buildId)).provisioner_state?.toString(), 'tf state');
+    // The reaper's lines keep the job's newest line id too (followers take batches by it).
+    assert.equal((await jobRow(ctx.pool, second.jobId)).last_log_id, logs.at(-1)?.id);
     await waitFor(() => end.some((m) => JSON.parse(m).end_of_logs === true), 'end_of_logs from the reaper');
     stop();
     const warn = lines.find((l) => l.job_id === second.jobId);

@@ -54,9 +54,20 @@ describe('statements per write operation', () => {
     const acquire = await count(() => acquireJob(ctx, { id: worker, provisioners: ['echo'], tags: { scope: 'organization' } }));
     assert.equal(acquire.value?.id, build.job.id);
     const line = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
+    const lastLogId = async () =>
+      (await ctx.pool.query<{ last_log_id: number; max: number }>(
+        'SELECT last_log_id, (SELECT max(id) FROM provisioner_job_logs WHERE job_id = $1)::int AS max FROM provisioner_jobs WHERE id = $1',
+        [build.job.id],
+      )).rows[0];
     const logs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line, line] }));
+    const afterFirst = await lastLogId();
+    assert.equal(afterFirst?.last_log_id, afterFirst?.max, 'the locked path keeps the newest line id');
     // The next batch of the same worker: the server remembers the job's log budget, one statement (update.ts).
     const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line] }));
+    // Both paths keep the job's newest line id, which local followers rely on (src/jobs/localLogFeed.ts).
+    const afterMore = await lastLogId();
+    assert.equal(afterMore?.last_log_id, afterMore?.max, 'the one-statement path keeps the newest line id');
+    assert.ok((afterMore?.max ?? 0) > (afterFirst?.max ?? 0));
     const heartbeat = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [] }));
     const complete = await count(() => completeJob(ctx, worker, { job_id: build.job.id, workspace_build: { state: new Uint8Array(0), resources: [] } }));
     const counts = { post, acquire: acquire.n, logs: logs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n, complete: complete.n };

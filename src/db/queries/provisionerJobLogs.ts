@@ -13,18 +13,28 @@ export interface NewJobLog {
 }
 
 /**
+ * Every statement that inserts lines (`ins`) also raises the job's `last_log_id` to its newest line, in the same
+ * statement (migration 000094 dropped the trigger that did it: capturing every inserted row for it cost a tenth of a
+ * batch). test/integration/writeStatements.test.ts checks each path.
+ */
+const LAST_LOG_ID = `last AS (UPDATE provisioner_jobs SET last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1)`;
+
+/**
  * Inserts a batch in ONE multi-row statement and returns the ids in batch order. The rows are unnested WITH ORDINALITY
  * and sorted by it, so the sequence hands out ids in the order the daemon wrote the lines: ids are the follow cursor.
  */
 export async function insertProvisionerJobLogs(db: Queryable, jobId: string, logs: NewJobLog[]): Promise<number[]> {
   if (logs.length === 0) return [];
   const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-     SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
-     FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-       AS t(created_at, source, level, stage, output, ord)
-     ORDER BY t.ord
-     RETURNING id`,
+    `WITH ins AS (
+       INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
+       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
+       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS t(created_at, source, level, stage, output, ord)
+       ORDER BY t.ord
+       RETURNING id),
+     ${LAST_LOG_ID}
+     SELECT id FROM ins`,
     [jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output)],
   );
   return rows.map((r) => r.id).sort((a, b) => a - b);
@@ -53,7 +63,8 @@ export async function insertProvisionerJobLogsWithUsage(
          AS t(created_at, source, level, stage, output, ord)
        ORDER BY t.ord
        RETURNING id),
-     usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12) WHERE id = $1),
+     usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
+                 last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1),
      note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins)
      SELECT id FROM ins, note`,
     values: [
@@ -79,8 +90,9 @@ export interface ExpectedLogBudget {
 
 /**
  * A daemon's batch in ONE autocommit statement, taken when the server remembers the job's log budget from the
- * previous update: the job row is updated (and so locked) only if it is still this worker's, open, and its budget
- * and log_seq are what the server remembers; only then are the lines inserted, with the NOTIFY as above. Undefined
+ * previous update: the job row is locked (`job`) only if it is still this worker's, open, and its budget and log_seq
+ * are what the server remembers; only then are the lines inserted and the row updated (budget, log_seq,
+ * `last_log_id`), with the NOTIFY as above. Undefined
  * when the row did not match (the caller falls back to the locked read): someone else wrote to the job meanwhile (a
  * cancel does not count, it is reported), or the job is not this worker's any more. `prevLastId` is the job's newest
  * line id before the batch, read under the row lock.
@@ -97,10 +109,10 @@ export async function insertProvisionerJobLogsIfBudget(
   const { rows } = await db.query<{ ids: number[] | null; prev_last_id: number; canceled: boolean }>({
     name: 'kiln_insert_job_logs_if_budget',
     text: `${UNFINISHED_JOBS_ONLY} WITH job AS (
-       UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12)
+       SELECT last_log_id, canceled_at IS NOT NULL AS canceled FROM provisioner_jobs
        WHERE id = $1 AND worker_id = $13 AND started_at IS NOT NULL AND completed_at IS NULL
          AND logs_length = $14 AND log_seq = $15 AND NOT logs_overflowed
-       RETURNING last_log_id, canceled_at IS NOT NULL AS canceled),
+       FOR UPDATE),
      ins AS (
        INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
        SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
@@ -109,6 +121,10 @@ export async function insertProvisionerJobLogsIfBudget(
        WHERE EXISTS (SELECT 1 FROM job)
        ORDER BY t.ord
        RETURNING id),
+     usage AS (
+       UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
+         last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins))
+       WHERE id = $1 AND EXISTS (SELECT 1 FROM job)),
      note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins HAVING count(*) > 0)
      SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
      FROM job`,
