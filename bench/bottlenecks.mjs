@@ -1,6 +1,6 @@
 /** The code the analyses below describe: the report prints it next to each, since this run did not measure them. */
 export const BOTTLENECKS_AS_OF =
-  'dc5c576 (2026-12-01): finished builds served from memory, log batches in one statement, echo backpressure; measured with single-figure runs of the benchmark\'s own loads, node --cpu-prof and --trace-gc';
+  'dc5c576 and after (2026-12-01): finished builds served from memory, log batches in one statement, echo backpressure, last_log_id without a trigger; measured with single-figure runs of the benchmark\'s own loads, node --cpu-prof and --trace-gc';
 
 // What was found behind each target that a run may miss (keyed by figure key, or its prefix). Written by hand; the
 // report puts the run's own CPU accounting (bench/lib/cpu.mjs) in front of it, which is measured.
@@ -15,7 +15,7 @@ export const BOTTLENECKS = {
   throughput:
     'PostgreSQL round trips per build. A no-op build costs POST /workspaces/{id}/builds (13 statements without template_version_id, counted by the server in this run\'s POST note: the workspace, its latest build, the version with its template and import job, then BEGIN, workspace lock, latest build, the version\'s parameters, the job insert with its NOTIFY, build insert, COMMIT, the workspace NOTIFY and the render), acquisition (1) and completion (8), against 3 for the bare queue. The server\'s CPU profile during the 32-daemon runs had ~40% of its samples inside writev() to PostgreSQL sockets (the kernel handing the statement to a PostgreSQL backend that then runs on the same 2 cores) and ~16% idle; JavaScript was a few percent. Next: the workspace read with its version, the workspace lock with its latest build in one statement, the build insert carrying the workspace NOTIFY (13 → about 9), and completion\'s NOTIFYs inside its transaction; then the remaining cost is PostgreSQL\'s own per-statement and per-commit work on the shared cores.',
   'logs.ingest':
-    'A batch of 2,000 lines is one statement after a job\'s first (src/jobs/update.ts); the daemon keeps one update in flight, so the server\'s JavaScript for a batch (capping, parameter arrays) and the insert do not overlap, and each batch also updates the job row twice (budget, and last_log_id by trigger). Next: send the next batch while the previous commits, ordered by the job row lock and log_seq.',
+    'A batch of 2,000 lines is one statement after a job\'s first (src/jobs/update.ts); the daemon keeps one update in flight, so the server\'s JavaScript for a batch (capping, parameter arrays) and the insert do not overlap, and the statement does more than the bare INSERT (locking and updating the job row, returning the ids, the NOTIFY: measured alone, 22 ms against 21 ms for the bare insert of 2,000 lines). Next: send the next batch while the previous commits, ordered by the job row lock and log_seq.',
   follow:
     'Each line is its own batch here (the daemons flush every line), so each line is one commit with its WAL flush before it reaches the followers from memory (src/jobs/localLogFeed.ts); the p99 is a line that waited for the previous line\'s commit. The fan-out itself is the bare reference\'s (100 WebSocket writes from one event loop).',
   rss:
