@@ -13,29 +13,37 @@ export interface NewJobLog {
 }
 
 /**
+ * The insert of a batch, `$1` the job and `$2`…`$6` the columns (`lineValues`). The rows are unnested WITH ORDINALITY
+ * and sorted by it, so the sequence hands out ids in the order the daemon wrote the lines: ids are the follow cursor.
+ */
+const insertLines = (where = '') => `INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
+       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
+       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS t(created_at, source, level, stage, output, ord)
+       ${where}
+       ORDER BY t.ord
+       RETURNING id`;
+
+function lineValues(jobId: string, logs: NewJobLog[]): unknown[] {
+  return [jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output)];
+}
+
+/**
  * Every statement that inserts lines (`ins`) also raises the job's `last_log_id` to its newest line, in the same
  * statement (migration 000094 dropped the trigger that did it: capturing every inserted row for it cost a tenth of a
  * batch). test/integration/writeStatements.test.ts checks each path.
  */
 const LAST_LOG_ID = `last AS (UPDATE provisioner_jobs SET last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1)`;
 
-/**
- * Inserts a batch in ONE multi-row statement and returns the ids in batch order. The rows are unnested WITH ORDINALITY
- * and sorted by it, so the sequence hands out ids in the order the daemon wrote the lines: ids are the follow cursor.
- */
+/** Inserts a batch (and raises the job's `last_log_id`) in ONE statement; returns the ids in batch order. */
 export async function insertProvisionerJobLogs(db: Queryable, jobId: string, logs: NewJobLog[]): Promise<number[]> {
   if (logs.length === 0) return [];
   const { rows } = await db.query<{ id: number }>(
     `WITH ins AS (
-       INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
-       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-         AS t(created_at, source, level, stage, output, ord)
-       ORDER BY t.ord
-       RETURNING id),
+       ${insertLines()}),
      ${LAST_LOG_ID}
      SELECT id FROM ins`,
-    [jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output)],
+    lineValues(jobId, logs),
   );
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
@@ -57,18 +65,13 @@ export async function insertProvisionerJobLogsWithUsage(
     name: 'kiln_insert_job_logs_with_usage',
     // Only for a job its caller holds locked and found open.
     text: `${UNFINISHED_JOBS_ONLY} WITH ins AS (
-       INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
-       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-         AS t(created_at, source, level, stage, output, ord)
-       ORDER BY t.ord
-       RETURNING id),
+       ${insertLines()}),
      usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
                  last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1),
      note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins)
      SELECT id FROM ins, note`,
     values: [
-      jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output),
+      ...lineValues(jobId, logs),
       usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq,
     ],
   });
@@ -114,13 +117,7 @@ export async function insertProvisionerJobLogsIfBudget(
          AND logs_length = $14 AND log_seq = $15 AND NOT logs_overflowed
        FOR UPDATE),
      ins AS (
-       INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
-       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-         AS t(created_at, source, level, stage, output, ord)
-       WHERE EXISTS (SELECT 1 FROM job)
-       ORDER BY t.ord
-       RETURNING id),
+       ${insertLines('WHERE EXISTS (SELECT 1 FROM job)')}),
      usage AS (
        UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
          last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins))
@@ -129,7 +126,7 @@ export async function insertProvisionerJobLogsIfBudget(
      SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
      FROM job`,
     values: [
-      jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output),
+      ...lineValues(jobId, logs),
       usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq,
     ],
   });
