@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 
 import pg from 'pg';
 
-import { BuildViewCache, DEFAULT_BUILD_VIEW_CACHE_ENTRIES } from '../../src/api/builds/buildViewCache.js';
+import { BUILD_VIEWS_CHANNEL, BuildViewCache, DEFAULT_BUILD_VIEW_CACHE_ENTRIES } from '../../src/api/builds/buildViewCache.js';
 import { inTx } from '../../src/db/pool.js';
 import { MemoryPubsub } from '../../src/db/pubsub.js';
 import { touchProvisionerJob } from '../../src/db/queries/provisionerJobs.js';
@@ -65,16 +65,38 @@ describe('finished builds served from memory, two replicas on one database', () 
     const build = await get(srv, id);
     return { build, statements: (await statementsSum(srv)) - before };
   };
+  /**
+   * Waits until both replicas have received every notification sent so far: PostgreSQL delivers a listener's
+   * notifications in commit order, so once a NOTIFY sent now has arrived, the ones of earlier commits (a build's own
+   * completion announces itself) have too. The barrier empties both caches like any other notification.
+   */
+  const quiet = async () => {
+    const arrived = await Promise.all(
+      [a, b].map(async (srv) => {
+        let resolve!: () => void;
+        const got = new Promise<void>((r) => (resolve = r));
+        const stop = await srv.server.api.ctx.pubsub.subscribe(BUILD_VIEWS_CHANNEL, { message: (m) => m === 'barrier' && resolve() });
+        return { got, stop };
+      }),
+    );
+    await db.query(`NOTIFY ${BUILD_VIEWS_CHANNEL}, 'barrier'`);
+    await Promise.all(arrived.map((x) => x.got));
+    for (const x of arrived) x.stop();
+  };
+  /** A finished build, with every notification its build sent already received by both replicas. */
   const finishedBuild = async (name: string) => {
     const w = await createWorkspace(owner.client, owner.organizationId, templateId, name);
-    return waitForBuild(owner.client, w.latest_build.id);
+    const done = await waitForBuild(owner.client, w.latest_build.id);
+    await quiet();
+    return done;
   };
 
   it('reads a finished build once, then serves it with no statement, the same bytes each time', async () => {
-    const done = await finishedBuild('steady'); // waited for through replica A, which read it then
+    const done = await finishedBuild('steady');
     assert.equal((await request(b.url, 'GET', '/api/v2/users/me', { token: owner.client.token as string })).status, 200); // B knows the key
     const first = await cost(b, done.id);
     assert.equal(first.statements, 1, 'first read on B: the one-statement view');
+    assert.equal((await cost(a, done.id)).statements, 1, 'first read on A');
     for (const srv of [b, a]) {
       const again = await cost(srv, done.id);
       assert.equal(again.statements, 0, 'next read: from memory');
@@ -104,9 +126,12 @@ describe('finished builds served from memory, two replicas on one database', () 
       await tx.query('DELETE FROM api_keys WHERE false');
     });
     assert.equal((await cost(a, done.id)).statements, 0);
-    // Any other write to a table a view embeds empties it, even one that changed nothing: the next read is a statement.
+    // Any other write to a table a view embeds empties it at its commit, even one that changed nothing: the next read
+    // is a statement. (Its trigger's NOTIFY, sent even for no rows, empties it again when it arrives: waited for.)
     await inTx(pool, async (tx) => tx.query('UPDATE workspaces SET name = name WHERE false'));
     assert.equal((await cost(a, done.id)).statements, 1);
+    await quiet();
+    await get(a, done.id);
     assert.equal((await cost(a, done.id)).statements, 0);
     await pool.query('UPDATE templates SET name = name WHERE false');
     assert.equal((await cost(a, done.id)).statements, 1);
@@ -126,6 +151,7 @@ describe('finished builds served from memory, two replicas on one database', () 
     const agentId = done.resources[0]?.agents?.[0]?.id;
     assert.ok(agentId);
     const warm = async () => {
+      await quiet();
       for (const srv of [a, b]) for (let i = 0; i < 2; i++) await get(srv, done.id);
       for (const srv of [a, b]) assert.equal((await cost(srv, done.id)).statements, 0, 'held in memory before the change');
     };
