@@ -115,8 +115,16 @@ const VIEW_TABLES = /\b(workspace_builds|provisioner_jobs|workspace_resources|wo
  * embeds (or its text is unknown), and is not marked as changing only unfinished jobs. Over-inclusive on purpose.
  */
 function mayChangeFinishedBuilds(text: string): boolean {
-  return text === '' || (VIEW_TABLES.test(text) && !text.includes(UNFINISHED_JOBS_ONLY));
+  // Every write of the process passes here (log batches too): statements repeat, so each text is classified once.
+  let known = classified.get(text);
+  if (known === undefined) {
+    known = text === '' || (!text.includes(UNFINISHED_JOBS_ONLY) && VIEW_TABLES.test(text));
+    if (classified.size < 2_000) classified.set(text, known);
+  }
+  return known;
 }
+
+const classified = new Map<string, boolean>();
 
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
