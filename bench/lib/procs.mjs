@@ -8,9 +8,13 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const children = new Set();
 
-/** Starts `node <script>` and resolves once it prints "READY <url>". */
+/**
+ * Starts `node <script>` and resolves once it prints "READY <url>". The process environment is the one `kiln server`
+ * runs with: bin/kiln-env.sh (the C allocator's settings) is sourced first, as bin/kiln does.
+ */
 async function startChild(script, args, env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(here, script), ...args], {
+  const envScript = path.join(here, '../../bin/kiln-env.sh');
+  const child = spawn('/bin/sh', ['-c', '. "$0"; exec "$@"', envScript, process.execPath, ...nodeArgs, path.join(here, script), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

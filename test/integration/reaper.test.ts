@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -162,9 +162,10 @@ describe('a server stopped in the middle of a build', () => {
     const db = await createTestDatabase();
     const pool = createPool(db.url, 2);
     const otherDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-replica-'));
+    // Through bin/kiln, the launcher `npx kiln` and `npm start` run: it sets the allocator's environment, then execs Node.
     const child = spawn(
-      process.execPath,
-      ['bin/kiln.js', 'server', '--postgres-url', db.url, '--address', '127.0.0.1:0', '--data-dir', dataDir, '--provisioner-daemons', '1', '--log-level', 'error'],
+      'bin/kiln',
+      ['server', '--postgres-url', db.url, '--address', '127.0.0.1:0', '--data-dir', dataDir, '--provisioner-daemons', '1', '--log-level', 'error'],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -177,6 +178,9 @@ describe('a server stopped in the middle of a build', () => {
     });
     try {
       const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], `the child server to listen (output so far: ${out})`, 60_000);
+      // The launcher is gone (exec): the pid is Node's own, with a fixed mmap threshold (bin/kiln-env.sh).
+      assert.match(path.basename(await readlink(`/proc/${child.pid}/exe`)), /^node/);
+      assert.ok((await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0').includes('MALLOC_MMAP_THRESHOLD_=131072'), 'kiln server runs with MALLOC_MMAP_THRESHOLD_');
       const { owner, t, ws } = await seed(pool, url);
       const b = await insertBuild(pool, owner, t, ws);
       await waitFor(async () => (await jobLogs(pool, b.jobId)).some((l) => l.output === 'working'), 'the build to be running in the child');
