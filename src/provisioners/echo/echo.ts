@@ -6,6 +6,7 @@ import { checkParameterDeclarations, checkVariableDeclarations, DeclarationError
 import type { Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult } from '../../provisionersdk/provisioner.js';
 
 import { parseEchoScript, type EchoScript } from './script.js';
+import { topLevelValue } from './topLevelValue.js';
 
 const CANCELED = 'canceled';
 
@@ -48,12 +49,17 @@ export class EchoProvisioner implements Provisioner {
 
 /**
  * The phase's script from the template's echo.json, or the result to report at once. Its own function so that the
- * parsed document (every phase's lines) is garbage once the phase's script was taken from it.
+ * parsed document is garbage once the phase's script was taken from it. A build parses only its phase's value
+ * (`topLevelValue`); an import parses the whole document, so one that is not JSON fails the template's import.
  */
 async function loadScript(req: ProvisionRequest): Promise<{ result: ProvisionResult } | { script: EchoScript; declared: Pick<ProvisionResult, 'parameters' | 'variables'> }> {
   let doc: unknown;
   try {
-    doc = JSON.parse(await readFile(path.join(req.directory, 'echo.json'), 'utf8'));
+    const bytes = await readFile(path.join(req.directory, 'echo.json'));
+    const span = req.phase === 'import' ? undefined : topLevelValue(bytes, req.phase);
+    if (span === null) return { result: { resources: [] } };
+    if (span) doc = { [req.phase]: JSON.parse(bytes.toString('utf8', span.start, span.end)) };
+    else doc = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     // No script at all means "succeed at once"; a script that is there but unreadable is the template's bug.
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { result: { resources: [] } };
