@@ -53,7 +53,9 @@ describe('statements per write operation', () => {
     const worker = randomUUID();
     const acquire = await count(() => acquireJob(ctx, { id: worker, provisioners: ['echo'], tags: { scope: 'organization' } }));
     assert.equal(acquire.value?.id, build.job.id);
-    const line = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
+    // A time with milliseconds, as a daemon stamps it; each path stores it exactly (times travel as float8 ms).
+    const at = Date.UTC(2026, 11, 1, 12, 34, 56, 789);
+    const line = { created_at: at, source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
     const lastLogId = async () =>
       (await ctx.pool.query<{ last_log_id: number; max: number }>(
         'SELECT last_log_id, (SELECT max(id) FROM provisioner_job_logs WHERE job_id = $1)::int AS max FROM provisioner_jobs WHERE id = $1',
@@ -63,7 +65,9 @@ describe('statements per write operation', () => {
     const afterFirst = await lastLogId();
     assert.equal(afterFirst?.last_log_id, afterFirst?.max, 'the locked path keeps the newest line id');
     // The next batch of the same worker: the server remembers the job's log budget, one statement (update.ts).
-    const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line] }));
+    const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [{ ...line, created_at: at + 1 }] }));
+    const stored = await ctx.pool.query<{ created_at: Date }>('SELECT created_at FROM provisioner_job_logs WHERE job_id = $1 ORDER BY id', [build.job.id]);
+    assert.deepEqual(stored.rows.map((r) => r.created_at.getTime()), [at, at, at + 1]);
     // Both paths keep the job's newest line id, which local followers rely on (src/jobs/localLogFeed.ts).
     const afterMore = await lastLogId();
     assert.equal(afterMore?.last_log_id, afterMore?.max, 'the one-statement path keeps the newest line id');

@@ -15,17 +15,19 @@ export interface NewJobLog {
 /**
  * The insert of a batch, `$1` the job and `$2`…`$6` the columns (`lineValues`). The rows are unnested WITH ORDINALITY
  * and sorted by it, so the sequence hands out ids in the order the daemon wrote the lines: ids are the follow cursor.
+ * Times travel as milliseconds since the epoch (float8): formatting 2,000 Dates as text took node-postgres longer
+ * than the rest of the batch's parameters together, while the insert waited.
  */
 const insertLines = (where = '') => `INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-       SELECT $1, t.created_at, t.source, t.level, t.stage, t.output
-       FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-         AS t(created_at, source, level, stage, output, ord)
+       SELECT $1, to_timestamp(t.created_ms / 1000), t.source, t.level, t.stage, t.output
+       FROM unnest($2::float8[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS t(created_ms, source, level, stage, output, ord)
        ${where}
        ORDER BY t.ord
        RETURNING id`;
 
 function lineValues(jobId: string, logs: NewJobLog[]): unknown[] {
-  return [jobId, logs.map((l) => l.createdAt), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output)];
+  return [jobId, logs.map((l) => l.createdAt.getTime()), logs.map((l) => l.source), logs.map((l) => l.level), logs.map((l) => l.stage), logs.map((l) => l.output)];
 }
 
 /**
