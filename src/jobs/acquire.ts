@@ -2,6 +2,7 @@ import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow } 
 
 import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
 import { publish, type JobsContext } from './context.js';
+import { rememberAcquired } from './update.js';
 
 export interface AcquiringDaemon {
   id: string;
@@ -15,7 +16,7 @@ export interface AcquiringDaemon {
  * none. A workspace build's watchers are told it started, by the same statement.
  */
 export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<ProvisionerJobRow | undefined> {
-  return acquireProvisionerJob(ctx.pool, {
+  const job = await acquireProvisionerJob(ctx.pool, {
     now: ctx.clock.now(),
     workerId: daemon.id,
     provisioners: daemon.provisioners,
@@ -23,6 +24,9 @@ export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Pro
     organizationId: daemon.organizationId,
     workspaceChannelPrefix: workspaceChannel(''),
   });
+  // The job's log budget as it was handed out: the daemon's first batch is then one statement too (update.ts).
+  if (job) rememberAcquired(ctx, job);
+  return job;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import { getBuildJobTarget, markWorkspaceDeleted, updateWorkspaceBuildAfterJob, type BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
-import { publishJobEnded, type JobsContext } from './context.js';
+import { notifyJobEndedAtCommit, publishJobEnded, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
@@ -40,45 +40,45 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     if (!(e instanceof DeclarationError)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
-  let workspaceId: string | undefined;
   try {
-    workspaceId = await inTx(ctx.pool, async (tx) => {
-      const job = await getProvisionerJobForUpdate(tx, req.job_id);
-      assertOwnedAndOpen(job, workerId, req.job_id);
-      const now = ctx.clock.now();
-      await updateProvisionerJobCompleted(tx, { id: job.id, now, error: null });
-      if (job.type === 'workspace_build') {
-        const target = await buildTarget(tx, job);
-        // A dry run applied nothing: no deadline, and a planned delete deletes nothing.
-        const dryRun = (job.input as unknown as WorkspaceBuildJobInput).dry_run === true;
-        await updateWorkspaceBuildAfterJob(tx, {
-          buildId: target.build_id,
-          now,
-          state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
-          deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
-        });
-        await insertResources(tx, { jobId: job.id, transition: target.transition, now, resources: req.workspace_build?.resources ?? [] });
-        if (target.transition === 'delete' && !dryRun) await markWorkspaceDeleted(tx, target.workspace_id, now);
-        return target.workspace_id;
-      }
-      if (job.type === 'template_version_dry_run') {
-        await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_dry_run?.resources ?? [] });
-        return undefined;
-      }
-      // An import's resources are the template's preview: what a start (and a stop) of a workspace would make.
-      await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_import?.start_resources ?? [] });
-      await insertResources(tx, { jobId: job.id, transition: 'stop', now, resources: req.template_import?.stop_resources ?? [] });
-      const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
-      if (declarations && versionId) await storeImportDeclarations(tx, versionId, declarations);
-      return undefined;
-    });
+    await inTx(ctx.pool, async (tx) => notifyJobEndedAtCommit(tx, req.job_id, await storeCompletion(tx)));
   } catch (e) {
     if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
     if (!isDataError(e)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });
   }
-  await publishJobEnded(ctx, req.job_id, workspaceId);
+
+  async function storeCompletion(tx: Queryable): Promise<string | undefined> {
+    const job = await getProvisionerJobForUpdate(tx, req.job_id);
+    assertOwnedAndOpen(job, workerId, req.job_id);
+    const now = ctx.clock.now();
+    await updateProvisionerJobCompleted(tx, { id: job.id, now, error: null });
+    if (job.type === 'workspace_build') {
+      const target = await buildTarget(tx, job);
+      // A dry run applied nothing: no deadline, and a planned delete deletes nothing.
+      const dryRun = (job.input as unknown as WorkspaceBuildJobInput).dry_run === true;
+      await updateWorkspaceBuildAfterJob(tx, {
+        buildId: target.build_id,
+        now,
+        state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
+        deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
+      });
+      await insertResources(tx, { jobId: job.id, transition: target.transition, now, resources: req.workspace_build?.resources ?? [] });
+      if (target.transition === 'delete' && !dryRun) await markWorkspaceDeleted(tx, target.workspace_id, now);
+      return target.workspace_id;
+    }
+    if (job.type === 'template_version_dry_run') {
+      await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_dry_run?.resources ?? [] });
+      return undefined;
+    }
+    // An import's resources are the template's preview: what a start (and a stop) of a workspace would make.
+    await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_import?.start_resources ?? [] });
+    await insertResources(tx, { jobId: job.id, transition: 'stop', now, resources: req.template_import?.stop_resources ?? [] });
+    const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
+    if (declarations && versionId) await storeImportDeclarations(tx, versionId, declarations);
+    return undefined;
+  }
 }
 
 /**
@@ -86,12 +86,11 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
  * reported replaces the build's (a partial apply keeps track of what it made); without one the build keeps its state.
  */
 export async function failJob(ctx: JobsContext, workerId: string, req: FailJobRequest): Promise<void> {
-  const workspaceId = await inTx(ctx.pool, async (tx) => {
+  await inTx(ctx.pool, async (tx) => {
     const job = await getProvisionerJobForUpdate(tx, req.job_id);
     assertOwnedAndOpen(job, workerId, req.job_id);
-    return terminateJob(tx, job, ctx.clock.now(), req.error, req.workspace_build?.state);
+    await notifyJobEndedAtCommit(tx, req.job_id, await terminateJob(tx, job, ctx.clock.now(), req.error, req.workspace_build?.state));
   });
-  await publishJobEnded(ctx, req.job_id, workspaceId);
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Pool } from '../db/pool.js';
-import type { Pubsub } from '../db/pubsub.js';
+import type { Pool, Queryable } from '../db/pool.js';
+import { notifyAtCommit, type Pubsub } from '../db/pubsub.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -40,9 +40,18 @@ export function publishLogs(ctx: JobsContext, jobId: string, n: LogsNotification
 
 /**
  * A job reached a terminal state: the workspace changed, and every log follower must close (deviation 5). Every code
- * path that sets `completed_at` ends here.
+ * path that sets `completed_at` ends here, or sends the same notifications from its transaction (`notifyJobEndedAtCommit`).
  */
 export async function publishJobEnded(ctx: JobsContext, jobId: string, workspaceId?: string): Promise<void> {
-  if (workspaceId) await publish(ctx, workspaceChannel(workspaceId));
-  await publishLogs(ctx, jobId, { created_after: 0, end_of_logs: true });
+  for (const n of jobEndedNotes(jobId, workspaceId)) await publish(ctx, n.channel, n.payload);
+}
+
+/** `publishJobEnded`'s notifications, sent by the caller's transaction when it commits. */
+export function notifyJobEndedAtCommit(tx: Queryable, jobId: string, workspaceId?: string): Promise<void> {
+  return notifyAtCommit(tx, jobEndedNotes(jobId, workspaceId));
+}
+
+function jobEndedNotes(jobId: string, workspaceId?: string): { channel: string; payload: string }[] {
+  const end: LogsNotification = { created_after: 0, end_of_logs: true };
+  return [...(workspaceId ? [{ channel: workspaceChannel(workspaceId), payload: '' }] : []), { channel: jobLogsChannel(jobId), payload: JSON.stringify(end) }];
 }

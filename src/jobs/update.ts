@@ -1,5 +1,5 @@
 import { inTx } from '../db/pool.js';
-import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage } from '../db/queries/provisionerJobs.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 import { insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
@@ -83,6 +83,15 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
     const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
     return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id, usage };
   });
+}
+
+/**
+ * A job just acquired by `worker_id`: its budget as the acquiring statement returned it. Exact by the same rule as
+ * every remembered budget: the one-statement path checks the row still says so.
+ */
+export function rememberAcquired(ctx: JobsContext, job: ProvisionerJobRow): void {
+  if (!job.worker_id) return;
+  remember(ctx, job.id, { workerId: job.worker_id, logsLength: job.logs_length, logSeq: job.log_seq ?? 0, overflowed: job.logs_overflowed });
 }
 
 /** Jobs' log budgets as this server's last update left them; bounded (the oldest leaves first). */

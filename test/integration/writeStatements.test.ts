@@ -61,21 +61,31 @@ describe('statements per write operation', () => {
         'SELECT last_log_id, (SELECT max(id) FROM provisioner_job_logs WHERE job_id = $1)::int AS max FROM provisioner_jobs WHERE id = $1',
         [build.job.id],
       )).rows[0];
+    // The first batch: the server remembers the job's log budget from the acquisition, one statement (update.ts).
     const logs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [line, line] }));
     const afterFirst = await lastLogId();
-    assert.equal(afterFirst?.last_log_id, afterFirst?.max, 'the locked path keeps the newest line id');
-    // The next batch of the same worker: the server remembers the job's log budget, one statement (update.ts).
-    const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [{ ...line, created_at: at + 1 }] }));
+    assert.equal(afterFirst?.last_log_id, afterFirst?.max, 'the one-statement path keeps the newest line id');
+    // A server that remembers nothing of the job (another replica; here a context of its own) takes the locked path.
+    const elsewhere = { ...ctx };
+    const lockedLogs = await count(() => updateJob(elsewhere, worker, { job_id: build.job.id, logs: [{ ...line, created_at: at + 1 }] }));
+    const afterLocked = await lastLogId();
+    assert.equal(afterLocked?.last_log_id, afterLocked?.max, 'the locked path keeps the newest line id');
+    assert.ok((afterLocked?.max ?? 0) > (afterFirst?.max ?? 0));
+    // The first server's memory is now stale: its next batch finds the row changed and takes the locked path too.
+    const staleLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [{ ...line, created_at: at + 2 }] }));
+    // ...and remembers again: the batch after is one statement.
+    const moreLogs = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [{ ...line, created_at: at + 3 }] }));
     const stored = await ctx.pool.query<{ created_at: Date }>('SELECT created_at FROM provisioner_job_logs WHERE job_id = $1 ORDER BY id', [build.job.id]);
-    assert.deepEqual(stored.rows.map((r) => r.created_at.getTime()), [at, at, at + 1]);
-    // Both paths keep the job's newest line id, which local followers rely on (src/jobs/localLogFeed.ts).
+    assert.deepEqual(stored.rows.map((r) => r.created_at.getTime()), [at, at, at + 1, at + 2, at + 3]);
+    // Every path keeps the job's newest line id, which local followers rely on (src/jobs/localLogFeed.ts).
     const afterMore = await lastLogId();
     assert.equal(afterMore?.last_log_id, afterMore?.max, 'the one-statement path keeps the newest line id');
-    assert.ok((afterMore?.max ?? 0) > (afterFirst?.max ?? 0));
     const heartbeat = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [] }));
     const complete = await count(() => completeJob(ctx, worker, { job_id: build.job.id, workspace_build: { state: new Uint8Array(0), resources: [] } }));
-    const counts = { post, acquire: acquire.n, logs: logs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n, complete: complete.n };
-    // post: the version with its template and import job in one read, the job insert carrying its NOTIFY.
-    assert.deepEqual(counts, { post: 11, acquire: 1, logs: 4, moreLogs: 1, heartbeat: 1, complete: 8 });
+    const counts = { post, acquire: acquire.n, logs: logs.n, lockedLogs: lockedLogs.n, staleLogs: staleLogs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n, complete: complete.n };
+    // post: the version with its template and import job in one read, the job insert and the build insert carrying
+    // their NOTIFYs. staleLogs: the one statement that found the row changed, then the locked path's four.
+    // complete: its NOTIFYs are one statement inside its transaction.
+    assert.deepEqual(counts, { post: 10, acquire: 1, logs: 1, lockedLogs: 4, staleLogs: 5, moreLogs: 1, heartbeat: 1, complete: 7 });
   });
 });

@@ -6,6 +6,7 @@ import { getTemplateVersionForBuild, type TemplateRow, type TemplateVersionRow }
 import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
+import { workspaceChannel } from '../../jobs/channels.js';
 import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import type { ServerContext } from '../context.js';
@@ -68,7 +69,8 @@ export interface InsertBuildParams {
 
 /**
  * Writes a build and its job inside the caller's transaction: legacy parameters first, then the job (which wakes the
- * daemons on commit), then the build row whose unique (workspace, number) settles any race.
+ * daemons on commit), then the build row whose unique (workspace, number) settles any race, and which notifies the
+ * workspace's watchers on commit.
  */
 export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
   const now = ctx.clock.now();
@@ -109,6 +111,8 @@ export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBu
     state: p.state,
     jobId: job.id,
     reason: 'initiator',
+    // Watchers of the workspace learn of the build when it commits (no statement of its own).
+    notifyChannel: workspaceChannel(p.workspace.id),
   });
   await insertWorkspaceBuildParameters(tx, build.id, richValues);
   return build;

@@ -241,7 +241,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
         throw e;
       }
-      publishWorkspace(ctx, workspace.id);
+      // The workspace's watchers were notified by the build insert, at commit (insertBuild).
       return reply.code(201).send((await renderBuilds(ctx, [build]))[0]);
     },
   );

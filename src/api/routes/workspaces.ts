@@ -117,7 +117,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       if (isUniqueViolation(e)) throw taken();
       throw e;
     }
-    void publish(workspace.id);
+    // The workspace's watchers were notified by the build insert, at commit (insertBuild).
     return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
   };
   const createSchema = (p: Record<string, typeof str>) => ({ tags, params: params(p), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } });

@@ -84,13 +84,18 @@ export interface InsertWorkspaceBuildParams {
   state: Buffer | null;
   jobId: string;
   reason: 'initiator' | 'autostart' | 'autostop';
+  /** The workspace's channel: the same statement notifies it, sent when the transaction commits. */
+  notifyChannel: string;
 }
 
 export async function insertWorkspaceBuild(db: Queryable, p: InsertWorkspaceBuildParams): Promise<WorkspaceBuildRow> {
   const { rows } = await db.query<WorkspaceBuildRow>(
-    `INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, provisioner_state, job_id, reason)
-     VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-    [p.id, p.now, p.workspaceId, p.templateVersionId, p.buildNumber, p.transition, p.initiatorId, p.state, p.jobId, p.reason],
+    `WITH build AS (
+       INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, provisioner_state, job_id, reason)
+       VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}),
+     note AS (SELECT pg_notify($11, ''))
+     SELECT build.* FROM build WHERE (SELECT count(*) FROM note) >= 0`,
+    [p.id, p.now, p.workspaceId, p.templateVersionId, p.buildNumber, p.transition, p.initiatorId, p.state, p.jobId, p.reason, p.notifyChannel],
   );
   return rows[0] as WorkspaceBuildRow;
 }
