@@ -1,6 +1,6 @@
-import { getTemplateVersionUserVariableValues, getTemplateVersionVariables, getWorkspaceBuildParameters } from '../../db/queries/parameters.js';
+import { getTemplateVersionUserVariableValues } from '../../db/queries/parameters.js';
 import type { ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
-import { getBuildJobTarget, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
+import { getBuildJobPayload, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
 import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
 import type { ServerContext } from '../context.js';
@@ -17,60 +17,12 @@ export class InvalidJobError extends Error {
 
 /** Everything a daemon needs to run an acquired job (reference §7.4), read once at acquire time. */
 export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
+  if (job.type === 'workspace_build') return buildJobPayload(ctx, job);
   const [file, initiator] = await Promise.all([fileBytes(ctx, job.file_id), getUserByID(ctx.pool, job.initiator_id)]);
   if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
   if (!initiator) throw new InvalidJobError(`get initiator: user ${job.initiator_id} not found`);
-  const base = {
-    job_id: job.id,
-    created_at: job.created_at.getTime(),
-    provisioner: job.provisioner,
-    user_name: initiator.username,
-    file_id: job.file_id,
-    template_source_archive: new Uint8Array(file.buffer, file.byteOffset, file.byteLength),
-  };
+  const base = payloadBase(job, file, initiator.username);
   const accessUrl = ctx.options.accessUrl;
-
-  if (job.type === 'workspace_build') {
-    const buildId = (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id;
-    const t = await getBuildJobTarget(ctx.pool, buildId);
-    if (!t) throw new InvalidJobError(`get workspace build: build ${buildId} not found`);
-    const parameters = await resolveParameters(ctx, [
-      { scope: 'import_job', scopeId: t.import_job_id },
-      { scope: 'template', scopeId: t.template_id },
-      { scope: 'workspace', scopeId: t.workspace_id },
-    ]);
-    const state = t.provisioner_state ?? Buffer.alloc(0);
-    const [richValues, variables] = await Promise.all([getWorkspaceBuildParameters(ctx.pool, t.build_id), getTemplateVersionVariables(ctx.pool, t.template_version_id)]);
-    return {
-      ...base,
-      type: 'workspace_build',
-      workspace_build: {
-        workspace_build_id: t.build_id,
-        workspace_name: t.workspace_name,
-        transition: t.transition,
-        state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
-        parameter_values: parameters,
-        rich_parameter_values: richValues,
-        // A variable without a value takes its default, as Terraform would.
-        variable_values: variables.map((v) => ({ name: v.name, value: v.value !== '' ? v.value : v.default_value, sensitive: v.sensitive })),
-        orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
-        dry_run: (job.input as unknown as WorkspaceBuildJobInput).dry_run === true,
-        metadata: {
-          access_url: accessUrl,
-          workspace_transition: t.transition,
-          workspace_name: t.workspace_name,
-          workspace_owner: t.owner_username,
-          workspace_owner_email: t.owner_email,
-          workspace_id: t.workspace_id,
-          workspace_owner_id: t.owner_id,
-          template_name: t.template_name,
-          template_version: t.template_version_name,
-          template_id: t.template_id,
-          workspace_build_id: t.build_id,
-        },
-      },
-    };
-  }
 
   if (job.type === 'template_version_import') {
     const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
@@ -126,6 +78,65 @@ export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJob
   throw new InvalidJobError(`unsupported job type "${job.type}"`);
 }
 
+function payloadBase(job: ProvisionerJobRow, file: Buffer, userName: string) {
+  return {
+    job_id: job.id,
+    created_at: job.created_at.getTime(),
+    provisioner: job.provisioner,
+    user_name: userName,
+    file_id: job.file_id,
+    template_source_archive: new Uint8Array(file.buffer, file.byteOffset, file.byteLength),
+  };
+}
+
+/** A workspace build's payload: the archive (from memory, usually) and ONE statement for the rest (`getBuildJobPayload`). */
+async function buildJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
+  const buildId = (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id;
+  const [file, t] = await Promise.all([fileBytes(ctx, job.file_id), getBuildJobPayload(ctx.pool, buildId, job.initiator_id)]);
+  if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
+  if (!t) {
+    // The same order of checks as the other job types, so the message names the first thing missing.
+    if (!(await getUserByID(ctx.pool, job.initiator_id))) throw new InvalidJobError(`get initiator: user ${job.initiator_id} not found`);
+    throw new InvalidJobError(`get workspace build: build ${buildId} not found`);
+  }
+  if (t.initiator_username === null) throw new InvalidJobError(`get initiator: user ${job.initiator_id} not found`);
+  const base = payloadBase(job, file, t.initiator_username);
+  const accessUrl = ctx.options.accessUrl;
+  const parameters = resolveParameterRows(t.parameter_values);
+  const richValues = t.rich_parameter_values;
+  const variables = t.variables;
+  const state = t.provisioner_state ?? Buffer.alloc(0);
+  return {
+    ...base,
+    type: 'workspace_build',
+    workspace_build: {
+      workspace_build_id: t.build_id,
+      workspace_name: t.workspace_name,
+      transition: t.transition,
+      state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
+      parameter_values: parameters,
+      rich_parameter_values: richValues,
+      // A variable without a value takes its default, as Terraform would.
+      variable_values: variables.map((v) => ({ name: v.name, value: v.value !== '' ? v.value : v.default_value, sensitive: v.sensitive })),
+      orphan: (job.input as unknown as WorkspaceBuildJobInput).orphan === true,
+      dry_run: (job.input as unknown as WorkspaceBuildJobInput).dry_run === true,
+      metadata: {
+        access_url: accessUrl,
+        workspace_transition: t.transition,
+        workspace_name: t.workspace_name,
+        workspace_owner: t.owner_username,
+        workspace_owner_email: t.owner_email,
+        workspace_id: t.workspace_id,
+        workspace_owner_id: t.owner_id,
+        template_name: t.template_name,
+        template_version: t.template_version_name,
+        template_id: t.template_id,
+        workspace_build_id: t.build_id,
+      },
+    },
+  };
+}
+
 const PRECEDENCE: Record<ParameterValueRow['scope'], number> = { import_job: 0, template: 1, workspace: 2 };
 
 /**
@@ -133,7 +144,10 @@ const PRECEDENCE: Record<ParameterValueRow['scope'], number> = { import_job: 0, 
  * workspace values. A value that has no destination (scheme `none`) cannot be handed to a provisioner: the job fails.
  */
 async function resolveParameters(ctx: ServerContext, scopes: { scope: ParameterValueRow['scope']; scopeId: string }[]): Promise<ParameterValue[]> {
-  const rows = await getParameterValuesByScopes(ctx.pool, scopes);
+  return resolveParameterRows(await getParameterValuesByScopes(ctx.pool, scopes));
+}
+
+function resolveParameterRows(rows: ParameterValueRow[]): ParameterValue[] {
   const byName = new Map<string, ParameterValueRow>();
   for (const r of rows) {
     const cur = byName.get(r.name);

@@ -1,5 +1,7 @@
 import type { Queryable } from '../pool.js';
 
+import type { NameValue, TemplateVersionVariableRow } from './parameters.js';
+
 /**
  * What the job engine reads and writes about the objects a job works on: the build (and its workspace, owner,
  * template and version) of a workspace-build job, the version of an import job, and the legacy parameters both get.
@@ -24,21 +26,57 @@ export interface BuildJobTarget {
   template_default_ttl_ms: number;
 }
 
-export async function getBuildJobTarget(db: Queryable, buildId: string): Promise<BuildJobTarget | undefined> {
-  const { rows } = await db.query<BuildJobTarget>(
-    `SELECT b.id AS build_id, b.build_number, b.transition, b.provisioner_state, b.template_version_id,
+const BUILD_TARGET_COLUMNS = `b.id AS build_id, b.build_number, b.transition, b.provisioner_state, b.template_version_id,
             v.name AS template_version_name, v.job_id AS import_job_id,
             w.id AS workspace_id, w.name AS workspace_name, w.ttl_ms AS workspace_ttl_ms,
             u.id AS owner_id, u.username AS owner_username, u.email AS owner_email,
-            t.id AS template_id, t.name AS template_name, t.default_ttl_ms AS template_default_ttl_ms
-     FROM workspace_builds b
+            t.id AS template_id, t.name AS template_name, t.default_ttl_ms AS template_default_ttl_ms`;
+
+const BUILD_TARGET_FROM = `FROM workspace_builds b
      JOIN workspaces w ON w.id = b.workspace_id
      JOIN users u ON u.id = w.owner_id
      JOIN templates t ON t.id = w.template_id
-     JOIN template_versions v ON v.id = b.template_version_id
+     JOIN template_versions v ON v.id = b.template_version_id`;
+
+export async function getBuildJobTarget(db: Queryable, buildId: string): Promise<BuildJobTarget | undefined> {
+  const { rows } = await db.query<BuildJobTarget>(`SELECT ${BUILD_TARGET_COLUMNS} ${BUILD_TARGET_FROM} WHERE b.id = $1`, [buildId]);
+  return rows[0];
+}
+
+
+/** A workspace-build job's target with everything a daemon is handed for it (`getBuildJobPayload`). */
+export interface BuildJobPayload extends BuildJobTarget {
+  /** Null when the job's initiator is gone. */
+  initiator_username: string | null;
+  /** The legacy parameter values of the version's import job, the template and the workspace, by name. */
+  parameter_values: ParameterValueRow[];
+  /** The build's rich parameter values, by name. */
+  rich_parameter_values: NameValue[];
+  /** The version's Terraform variables, by name. */
+  variables: TemplateVersionVariableRow[];
+}
+
+/**
+ * A workspace-build job's payload in ONE statement, read when a daemon acquires the job: the build target (as
+ * `getBuildJobTarget`), the initiator's name, and, as JSON arrays, the legacy parameter values of the three scopes,
+ * the build's rich values and the version's variables, each in the order its own query gives.
+ */
+export async function getBuildJobPayload(db: Queryable, buildId: string, initiatorId: string): Promise<BuildJobPayload | undefined> {
+  const { rows } = await db.query<BuildJobPayload>({
+    name: 'kiln_build_job_payload',
+    text: `SELECT ${BUILD_TARGET_COLUMNS},
+            (SELECT username FROM users WHERE id = $2) AS initiator_username,
+            coalesce((SELECT json_agg(json_build_object('scope', p.scope, 'scope_id', p.scope_id, 'name', p.name, 'source_scheme', p.source_scheme,
+                                                         'source_value', p.source_value, 'destination_scheme', p.destination_scheme) ORDER BY p.name)
+                      FROM parameter_values p
+                      WHERE (p.scope, p.scope_id) IN (('import_job', v.job_id), ('template', t.id), ('workspace', w.id))), '[]') AS parameter_values,
+            coalesce((SELECT json_agg(json_build_object('name', bp.name, 'value', bp.value) ORDER BY bp.name)
+                      FROM workspace_build_parameters bp WHERE bp.workspace_build_id = b.id), '[]') AS rich_parameter_values,
+            coalesce((SELECT json_agg(tv ORDER BY tv.name) FROM template_version_variables tv WHERE tv.template_version_id = b.template_version_id), '[]') AS variables
+     ${BUILD_TARGET_FROM}
      WHERE b.id = $1`,
-    [buildId],
-  );
+    values: [buildId, initiatorId],
+  });
   return rows[0];
 }
 
