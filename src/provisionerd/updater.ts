@@ -155,6 +155,9 @@ export class JobUpdater {
   async #sendOnce(): Promise<boolean> {
     if (this.#lost) return false;
     const batch = this.#queue.splice(0, MAX_BATCH);
+    // The producer refills the queue while this batch is on its way, so the next batch is ready when the server
+    // answers: woken only after the answer, it sat idle during every insert, and half the updates were small.
+    this.#wakeProducers();
     // Lines dropped while the queue was full are reported in the log itself, once, where they went missing.
     const newlyDropped = this.#dropped - this.#reportedDropped;
     const lossNote: JobLog[] =
