@@ -139,6 +139,24 @@ describe('the echo provisioner', () => {
     assert.equal(result.error, 'canceled');
   });
 
+  it('reads a long script a chunk at a time: every line in order, a broken line fails the job where it is', async () => {
+    const logs = Array.from({ length: 1_234 }, (_, i) => (i % 3 === 0 ? { output: `l${i} "quoted" [x] {y}`, stage: 's' } : { level: 'debug', output: `l${i}` }));
+    const doc = { stop: { logs: [{ output: 'not this phase' }] }, start: { logs, state: 'after' }, destroy: { logs: [1, 2] } };
+    const pretty = JSON.stringify(doc, null, 2);
+    for (const text of [JSON.stringify(doc), pretty]) {
+      const { result, lines } = await run(text, 'start');
+      assert.equal(result.error, undefined);
+      assert.equal(new TextDecoder().decode(result.state), 'after');
+      assert.deepEqual(lines.map((l) => l.output), logs.map((l) => l.output));
+      assert.deepEqual(lines.map((l) => l.level), logs.map((l) => l.level ?? 'info'));
+    }
+    // The lines before a broken one were written; the job fails with the same message as a check up front would give.
+    const broken = { start: { logs: [...logs.slice(0, 700), { level: 'loud', output: 'x' }, ...logs.slice(700)] } };
+    const { result, lines } = await run(broken, 'start');
+    assert.match(result.error ?? '', /^echo\.json: start\.logs\[700\]\.level must be one of/);
+    assert.equal(lines.length, 700);
+  });
+
   it('reports a broken script as the job error', async () => {
     assert.match((await run('{not json')).result.error ?? '', /^echo\.json is not valid JSON/);
     assert.match((await run({ start: { delay_ms: -1 } })).result.error ?? '', /start\.delay_ms must be an integer/);

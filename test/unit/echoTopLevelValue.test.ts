@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { topLevelValue } from '../../src/provisioners/echo/topLevelValue.js';
+import { arrayChunks, topLevelValue } from '../../src/provisioners/echo/topLevelValue.js';
 
 /** The value's text as topLevelValue finds it, parsed; null when absent, undefined when the scan gives up. */
 function valueOf(text: string, key: string): unknown {
@@ -40,5 +40,28 @@ describe('topLevelValue: one key of an echo.json without parsing the rest', () =
       assert.equal(topLevelValue(Buffer.from(text), 'start'), undefined, text);
     }
     assert.equal(topLevelValue(Buffer.from(' {} '), 'start'), null);
+  });
+
+  it('arrayChunks: the elements of an array, n at a time, as JSON.parse reads them', () => {
+    const arrays = [[], [1], [{ output: 'a ] } [ {' }, 'b"', null, true, -2.5e3, [[], [{}]]], Array.from({ length: 1_001 }, (_, i) => ({ output: `l${i}`, level: 'info' }))];
+    for (const arr of arrays) {
+      for (const text of [JSON.stringify(arr), JSON.stringify(arr, null, 2)]) {
+        const bytes = Buffer.from(`{"logs": ${text}}`);
+        const span = topLevelValue(bytes, 'logs');
+        assert.ok(span);
+        for (const n of [1, 3, 500]) {
+          const chunks: unknown[][] = [...arrayChunks(bytes, span, n)];
+          assert.ok(chunks.every((c, i) => c.length === n || i === chunks.length - 1), 'full chunks but the last');
+          assert.deepEqual(chunks.flat(), arr);
+        }
+      }
+    }
+  });
+
+  it('arrayChunks throws a SyntaxError for an array that is not JSON', () => {
+    for (const text of ['[1 2]', '[1,,2]', '[{"a": }]', '[1, 2']) {
+      const bytes = Buffer.from(text);
+      assert.throws(() => [...arrayChunks(bytes, { start: 0, end: bytes.length }, 2)], SyntaxError, text);
+    }
   });
 });

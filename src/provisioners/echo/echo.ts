@@ -5,8 +5,11 @@ import { sleep } from '../../lib/backoff.js';
 import { checkParameterDeclarations, checkVariableDeclarations, DeclarationError, type ParameterDeclaration, type VariableDeclaration } from '../../provisionersdk/parameters.js';
 import type { Provisioner, ProvisionContext, ProvisionRequest, ProvisionResult } from '../../provisionersdk/provisioner.js';
 
-import { parseEchoScript, type EchoScript } from './script.js';
-import { topLevelValue } from './topLevelValue.js';
+import { lazyLines, parseEchoScript, type EchoLine, type EchoScript } from './script.js';
+import { arrayChunks, topLevelValue } from './topLevelValue.js';
+
+/** A script's lines are parsed this many at a time, as they are written (the provisioner waits for room as often). */
+const LINES_PER_CHUNK = 500;
 
 const CANCELED = 'canceled';
 
@@ -28,13 +31,22 @@ export class EchoProvisioner implements Provisioner {
       const all = [...req.parameters, ...(req.richParameters ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const p of all) ctx.log('info', `param ${p.name}=${p.value}`);
     }
-    for (const [i, line] of script.logs.entries()) {
-      if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
-      // A long script waits for the daemon to send what it wrote so far, rather than queue every line at once.
-      else if (i % 500 === 499) await ctx.room?.();
-      // Cancel is honoured between lines too, so a long scripted build stops promptly when asked.
+    let i = 0;
+    try {
+      for (const line of script.logs) {
+        if (script.delay_ms > 0) await sleep(script.delay_ms, signal);
+        // A long script waits for the daemon to send what it wrote so far, rather than queue every line at once.
+        else if (i % 500 === 499) await ctx.room?.();
+        i++;
+        // Cancel is honoured between lines too, so a long scripted build stops promptly when asked.
+        if (signal.aborted) return canceled();
+        ctx.log(line.level ?? 'info', line.output, line.stage);
+      }
+    } catch (e) {
+      // A line read during the run (`lazyLines`) that breaks the rules: the script's error, as if found up front.
       if (signal.aborted) return canceled();
-      ctx.log(line.level ?? 'info', line.output, line.stage);
+      const message = (e as Error).message;
+      return { resources: [], error: e instanceof SyntaxError ? `echo.json is not valid JSON: ${message}` : message };
     }
     if (script.hang) {
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -54,12 +66,24 @@ export class EchoProvisioner implements Provisioner {
  */
 async function loadScript(req: ProvisionRequest): Promise<{ result: ProvisionResult } | { script: EchoScript; declared: Pick<ProvisionResult, 'parameters' | 'variables'> }> {
   let doc: unknown;
+  let lines: Iterable<EchoLine> | undefined;
   try {
     const bytes = await readFile(path.join(req.directory, 'echo.json'));
     const span = req.phase === 'import' ? undefined : topLevelValue(bytes, req.phase);
     if (span === null) return { result: { resources: [] } };
-    if (span) doc = { [req.phase]: JSON.parse(bytes.toString('utf8', span.start, span.end)) };
-    else doc = JSON.parse(bytes.toString('utf8'));
+    if (span) {
+      const phase = bytes.subarray(span.start, span.end);
+      const logs = phase[0] === 0x7b ? topLevelValue(phase, 'logs') : undefined;
+      if (logs && phase[logs.start] === 0x5b) {
+        // The phase without its lines, parsed now; the lines, parsed a chunk at a time while they are written.
+        doc = { [req.phase]: JSON.parse(`${phase.toString('utf8', 0, logs.start)}null${phase.toString('utf8', logs.end)}`) };
+        lines = lazyLines(arrayChunks(phase, logs, LINES_PER_CHUNK), req.phase);
+      } else {
+        doc = { [req.phase]: JSON.parse(phase.toString('utf8')) };
+      }
+    } else {
+      doc = JSON.parse(bytes.toString('utf8'));
+    }
   } catch (e) {
     // No script at all means "succeed at once"; a script that is there but unreadable is the template's bug.
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { result: { resources: [] } };
@@ -83,7 +107,8 @@ async function loadScript(req: ProvisionRequest): Promise<{ result: ProvisionRes
   const raw = (doc as Record<string, unknown>)[req.phase];
   if (raw === undefined || raw === null) return { result: { resources: [], ...declared } };
   try {
-    return { script: parseEchoScript(raw, req.phase), declared };
+    const script = parseEchoScript(raw, req.phase);
+    return { script: lines ? { ...script, logs: lines } : script, declared };
   } catch (e) {
     return { result: { resources: [], error: (e as Error).message } };
   }

@@ -1,9 +1,16 @@
 import type { LogLevel, Resource } from '../../provisionersdk/provisioner.js';
 
+/** One line of a script; `level` defaults to info. */
+export interface EchoLine {
+  level?: LogLevel;
+  stage?: string;
+  output: string;
+}
+
 /** One phase's script in echo.json (see docs: the echo provisioner). */
 export interface EchoScript {
-  /** `level` defaults to info. */
-  logs: { level?: LogLevel; stage?: string; output: string }[];
+  /** In order. Lines read while the job runs (`lazyLines`) are checked as they come: a broken one throws then. */
+  logs: Iterable<EchoLine>;
   delay_ms: number;
   resources: Resource[];
   state?: string;
@@ -40,14 +47,8 @@ export function parseEchoScript(raw: unknown, where: string): EchoScript {
   const logsRaw = s.logs ?? [];
   if (!Array.isArray(logsRaw)) fail('.logs must be an array');
   // Checked in place, not copied: a script may hold hundreds of thousands of lines, kept until the job ends.
-  (logsRaw as unknown[]).forEach((l, i) => {
-    if (typeof l !== 'object' || l === null) return fail(`.logs[${i}] must be an object`);
-    const line = l as Record<string, unknown>;
-    if (typeof line.output !== 'string') fail(`.logs[${i}].output must be a string`);
-    if (line.level !== undefined && (typeof line.level !== 'string' || !LEVELS.has(line.level))) fail(`.logs[${i}].level must be one of trace, debug, info, warn, error`);
-    if (line.stage !== undefined && typeof line.stage !== 'string') fail(`.logs[${i}].stage must be a string`);
-  });
-  const logs = logsRaw as EchoScript['logs'];
+  (logsRaw as unknown[]).forEach((l, i) => checkLine(l, i, fail));
+  const logs = logsRaw as EchoLine[];
   const resRaw = s.resources ?? [];
   if (!Array.isArray(resRaw)) fail('.resources must be an array');
   (resRaw as unknown[]).forEach((r, i) => {
@@ -66,4 +67,22 @@ export function parseEchoScript(raw: unknown, where: string): EchoScript {
     echo_state: bool('echo_state'),
     echo_parameters: bool('echo_parameters'),
   };
+}
+
+function checkLine(l: unknown, i: number, fail: (msg: string) => never): EchoLine {
+  if (typeof l !== 'object' || l === null) return fail(`.logs[${i}] must be an object`);
+  const line = l as Record<string, unknown>;
+  if (typeof line.output !== 'string') fail(`.logs[${i}].output must be a string`);
+  if (line.level !== undefined && (typeof line.level !== 'string' || !LEVELS.has(line.level))) fail(`.logs[${i}].level must be one of trace, debug, info, warn, error`);
+  if (line.stage !== undefined && typeof line.stage !== 'string') fail(`.logs[${i}].stage must be a string`);
+  return line as unknown as EchoLine;
+}
+
+/** A script's lines from chunks of parsed elements (`arrayChunks`), each checked as it is reached. */
+export function* lazyLines(chunks: Iterable<unknown[]>, where: string): Generator<EchoLine> {
+  const fail = (msg: string): never => {
+    throw new Error(`echo.json: ${where}${msg}`);
+  };
+  let i = 0;
+  for (const chunk of chunks) for (const l of chunk) yield checkLine(l, i++, fail);
 }

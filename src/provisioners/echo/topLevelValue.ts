@@ -36,6 +36,35 @@ export function topLevelValue(bytes: Uint8Array, key: string): { start: number; 
   }
 }
 
+/**
+ * The elements of the JSON array at `span` (bytes[span.start] is `[`), parsed `n` at a time as the caller asks for
+ * them: a script's lines are read while the job runs, a chunk at a time, never all at once. Throws a SyntaxError
+ * when the array is not valid JSON.
+ */
+export function* arrayChunks(bytes: Uint8Array, span: { start: number; end: number }, n: number): Generator<unknown[]> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let i = skipSpace(bytes, span.start + 1);
+  if (bytes[i] === BRACKET_CLOSE) return;
+  for (;;) {
+    const first = i;
+    let last = i;
+    let closed = false;
+    for (let k = 0; k < n; k++) {
+      last = skipValue(bytes, i);
+      if (last < 0 || last > span.end) throw new SyntaxError('unterminated array');
+      i = skipSpace(bytes, last);
+      if (bytes[i] === BRACKET_CLOSE) {
+        closed = true;
+        break;
+      }
+      if (bytes[i] !== COMMA) throw new SyntaxError(`unexpected character at byte ${i}`);
+      i = skipSpace(bytes, i + 1);
+    }
+    yield JSON.parse(`[${buf.toString('utf8', first, last)}]`) as unknown[];
+    if (closed) return;
+  }
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const BRACE_OPEN = 0x7b;
@@ -75,7 +104,7 @@ function skipValue(bytes: Uint8Array, i: number): number {
   if (first !== BRACE_OPEN && first !== BRACKET_OPEN) {
     // A number, true, false or null: up to the next delimiter.
     let j = i;
-    while (j < bytes.length && bytes[j] !== COMMA && bytes[j] !== BRACE_CLOSE && !isSpace(bytes[j])) j++;
+    while (j < bytes.length && bytes[j] !== COMMA && bytes[j] !== BRACE_CLOSE && bytes[j] !== BRACKET_CLOSE && !isSpace(bytes[j])) j++;
     return j > i ? j : -1;
   }
   let depth = 0;
