@@ -59,7 +59,9 @@ async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, re
   const capped = capLogs({ logs_length: known.logsLength, logs_overflowed: false }, fresh, ctx.options.maxJobLogBytes);
   if (capped.lines.length === 0) return undefined;
   const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
-  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, jobLogsChannel(req.job_id), localOrigin(ctx.pubsub));
+  // The ids only matter to this server's followers; one who starts following meanwhile is woken by the NOTIFY.
+  const withIds = hasLocalJobLogListeners(ctx.pubsub, req.job_id);
+  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, jobLogsChannel(req.job_id), localOrigin(ctx.pubsub), withIds);
   if (!done) return undefined;
   return { canceled: done.canceled, ids: done.ids, lines: capped.lines, prevLastId: done.prevLastId, usage };
 }

@@ -110,6 +110,8 @@ export async function insertProvisionerJobLogsIfBudget(
   usage: JobLogUsage,
   channel: string,
   origin: string,
+  /** Return the new lines' ids (for this server's followers); without them PostgreSQL skips sorting and sending 2,000. */
+  withIds = true,
 ): Promise<{ ids: number[]; prevLastId: number; canceled: boolean } | undefined> {
   const { rows } = await db.query<{ ids: number[] | null; prev_last_id: number; canceled: boolean }>({
     name: 'kiln_insert_job_logs_if_budget',
@@ -125,11 +127,11 @@ export async function insertProvisionerJobLogsIfBudget(
          last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins))
        WHERE id = $1 AND EXISTS (SELECT 1 FROM job)),
      note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins HAVING count(*) > 0)
-     SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
+     SELECT CASE WHEN $16 THEN (SELECT array_agg(id ORDER BY id) FROM ins) END AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
      FROM job`,
     values: [
       ...lineValues(jobId, logs),
-      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq,
+      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq, withIds,
     ],
   });
   const r = rows[0];
