@@ -1,12 +1,12 @@
 import { inTx } from '../db/pool.js';
 import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
-import { insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
-import { ProvisionerdError, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
+import { encodeLines, insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
+import { ProvisionerdError, type JobLog, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
 import { jobLogsChannel } from './channels.js';
 import type { JobsContext } from './context.js';
 import { emitLocalJobLogs, hasLocalJobLogListeners, localOrigin } from './localLogFeed.js';
-import { capLogs } from './logCap.js';
+import { capLogs, type CappedLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
 
 /**
@@ -22,7 +22,26 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     assertOwnedAndOpen(await getProvisionerJobByID(ctx.pool, req.job_id), workerId, req.job_id);
     throw new ProvisionerdError('not_running', "job isn't running");
   }
-  const result = (await updateWithRememberedBudget(ctx, workerId, req, now)) ?? (await updateUnderLock(ctx, workerId, req, now));
+  // A pipelined daemon (ProvisionerDaemonClient.updatesInFlight) sends this update while its previous one may still
+  // be running here. This one's lines are capped and encoded now, while that one's insert runs; its statement goes
+  // only once that one is done (`prior`: true when its lines are stored), so the lines keep their order.
+  const prior = tails(ctx).get(req.job_id);
+  const early = prior ? prepareEarly(ctx, req) : undefined;
+  let settle!: (ok: boolean) => void;
+  const mine = new Promise<boolean>((resolve) => (settle = resolve));
+  tails(ctx).set(req.job_id, mine);
+  let result: UpdateOutcome;
+  try {
+    // If it failed, so does this one (a transient error): the daemon sends both again, in order.
+    if (prior && !(await prior)) throw new Error(`the previous log update of job ${req.job_id} failed; this one must follow it`);
+    result = (await updateWithRememberedBudget(ctx, workerId, req, now, early)) ?? (await updateUnderLock(ctx, workerId, req, now, early));
+    settle(true);
+  } catch (e) {
+    settle(false);
+    throw e;
+  } finally {
+    if (tails(ctx).get(req.job_id) === mine) tails(ctx).delete(req.job_id);
+  }
   remember(ctx, req.job_id, { workerId, logsLength: result.usage.logsLength, logSeq: result.usage.logSeq, overflowed: result.usage.logsOverflowed });
   if (result.ids.length > 0 && hasLocalJobLogListeners(ctx.pubsub, req.job_id)) {
     // This server's followers get the lines from memory at once; the NOTIFY (sent at commit by the insert) tells the
@@ -51,12 +70,12 @@ interface UpdateOutcome {
  * it caps the batch without reading the job first, and the statement applies it only if the row still says so
  * (`insertProvisionerJobLogsIfBudget`). Undefined: nothing remembered, or the row changed; the locked path decides.
  */
-async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date): Promise<UpdateOutcome | undefined> {
+async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date, early?: EarlyBatch): Promise<UpdateOutcome | undefined> {
   const known = remembered(ctx).get(req.job_id);
   if (!known || known.workerId !== workerId || known.overflowed) return undefined;
   const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > known.logSeq);
   const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), known.logSeq);
-  const capped = capLogs({ logs_length: known.logsLength, logs_overflowed: false }, fresh, ctx.options.maxJobLogBytes);
+  const capped = capWithEarly({ logs_length: known.logsLength, logs_overflowed: false }, fresh, req, early, ctx.options.maxJobLogBytes);
   if (capped.lines.length === 0) return undefined;
   const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
   // The ids only matter to this server's followers; one who starts following meanwhile is woken by the NOTIFY.
@@ -67,7 +86,7 @@ async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, re
 }
 
 /** The first update of a job on this server, or one after someone else wrote to it: read the job under its row lock. */
-async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date): Promise<UpdateOutcome> {
+async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date, early?: EarlyBatch): Promise<UpdateOutcome> {
   return inTx(ctx.pool, async (tx) => {
     // The row lock serialises this daemon's updates with a cancel or the reaper, and keeps the log budget exact.
     const job = await getProvisionerJobForUpdate(tx, req.job_id);
@@ -76,7 +95,7 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
     const stored = job.log_seq ?? 0;
     const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
     const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
-    const capped = capLogs(job, fresh, ctx.options.maxJobLogBytes);
+    const capped = capWithEarly(job, fresh, req, early, ctx.options.maxJobLogBytes);
     const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: Math.max(stored, maxSeq) };
     if (capped.lines.length === 0) {
       await updateProvisionerJobLogUsage(tx, job.id, usage);
@@ -87,6 +106,32 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
   });
 }
 
+/** A batch capped as if the job had logged nothing yet, and encoded (`encodeLines`), before its turn came. */
+interface EarlyBatch {
+  capped: CappedLogs;
+}
+
+function prepareEarly(ctx: JobsContext, req: UpdateJobRequest): EarlyBatch | undefined {
+  // Numbered lines are filtered against what is stored, known only when the turn comes (network daemons send one
+  // update at a time anyway).
+  if (req.logs.some((l) => l.seq !== undefined)) return undefined;
+  const capped = capLogs({ logs_length: 0, logs_overflowed: false }, req.logs, ctx.options.maxJobLogBytes);
+  if (capped.overflowed) return undefined;
+  encodeLines(capped.lines);
+  return { capped };
+}
+
+/**
+ * The cap for the job's budget now: the early work when it still holds (every line fits, as it did from zero),
+ * otherwise done again.
+ */
+function capWithEarly(job: { logs_length: number; logs_overflowed: boolean }, fresh: JobLog[], req: UpdateJobRequest, early: EarlyBatch | undefined, maxBytes: number): CappedLogs {
+  if (early && fresh.length === req.logs.length && !job.logs_overflowed && job.logs_length + early.capped.logsLength <= maxBytes) {
+    return { lines: early.capped.lines, logsLength: job.logs_length + early.capped.logsLength, overflowed: false };
+  }
+  return capLogs(job, fresh, maxBytes);
+}
+
 /**
  * A job just acquired by `worker_id`: its budget as the acquiring statement returned it. Exact by the same rule as
  * every remembered budget: the one-statement path checks the row still says so.
@@ -94,6 +139,15 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
 export function rememberAcquired(ctx: JobsContext, job: ProvisionerJobRow): void {
   if (!job.worker_id) return;
   remember(ctx, job.id, { workerId: job.worker_id, logsLength: job.logs_length, logSeq: job.log_seq ?? 0, overflowed: job.logs_overflowed });
+}
+
+/** Per job, the update running on this server now (the newest): settles true once its lines are stored. */
+const running = new WeakMap<JobsContext, Map<string, Promise<boolean>>>();
+
+function tails(ctx: JobsContext): Map<string, Promise<boolean>> {
+  let m = running.get(ctx);
+  if (!m) running.set(ctx, (m = new Map()));
+  return m;
 }
 
 /** Jobs' log budgets as this server's last update left them; bounded (the oldest leaves first). */

@@ -24,7 +24,9 @@ const RETRY_MAX_MS = 5_000;
 
 /**
  * A running job's channel to the server: queues log lines, flushes them in batches, heartbeats, and reports what the
- * server answered (canceled; or the job is no longer ours). One update is in flight at a time, so lines arrive in order.
+ * server answered (canceled; or the job is no longer ours). One update is in flight at a time, so lines arrive in order;
+ * a client whose server runs updates in the order they were sent lets a full batch go while the one before it is
+ * inserted (`updatesInFlight`).
  */
 export class JobUpdater {
   #queue: JobLog[] = [];
@@ -40,6 +42,10 @@ export class JobUpdater {
   #dropped = 0;
   /** Producers waiting for the queue to have room again (`room`). */
   #roomWaiters: (() => void)[] = [];
+  /** The send loop, waiting for a full batch to send behind the update on its way (`#sendWindow`). */
+  #fullWaiters: (() => void)[] = [];
+  /** Updates on their way now. */
+  #sending = 0;
 
   constructor(
     private readonly jobId: string,
@@ -67,6 +73,7 @@ export class JobUpdater {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#wakeProducers(true);
+    this.#wakeFull();
   }
 
   /**
@@ -104,6 +111,7 @@ export class JobUpdater {
       return;
     }
     this.#queue.push({ created_at: this.clock.now().getTime(), ...l });
+    if (this.#queue.length >= MAX_BATCH && this.#fullWaiters.length > 0) this.#wakeFull();
     if (this.#queue.length >= this.opts.flushLines && !this.#backingOff()) void this.update();
   }
 
@@ -121,12 +129,48 @@ export class JobUpdater {
       do {
         this.#again = false;
         // A failed send ends the loop: the next attempt waits for the backoff (never a hot retry loop).
-        if (!(await this.#sendOnce())) break;
+        if (!(await this.#sendWindow())) break;
       } while ((this.#again || this.#queue.length >= this.opts.flushLines) && !this.#lost);
     })().finally(() => {
       this.#inflight = null;
     });
     return this.#inflight;
+  }
+
+  /**
+   * One update and, while it is on its way, full batches behind it, as many as the client lets run at once
+   * (`updatesInFlight`: its server runs them in order). Waits for them all. False when one failed: the failed batches
+   * go back to the front of the queue in the order they were sent, and the next attempt waits for the backoff.
+   */
+  async #sendWindow(): Promise<boolean> {
+    const window = Math.max(1, this.client.updatesInFlight ?? 1);
+    const sends = [this.#sendOnce()];
+    const failed: JobLog[][] = [];
+    while (sends.length > 0) {
+      const oldest = sends[0] as Promise<Sent>;
+      if (sends.length < window && failed.length === 0 && !this.#lost) {
+        if (this.#queue.length >= MAX_BATCH) {
+          sends.push(this.#sendOnce());
+          continue;
+        }
+        // Whichever comes first: the oldest update's answer, or a full batch to send behind it.
+        if ((await Promise.race([oldest.then(() => 'answered' as const), this.#full()])) === 'full') continue;
+      }
+      sends.shift();
+      const sent = await oldest;
+      if (!sent.ok) failed.push(sent.requeue ?? []);
+    }
+    if (failed.length > 0) this.#queue.unshift(...failed.flat());
+    return failed.length === 0;
+  }
+
+  /** Resolves once a full batch is queued, the job is lost or the updater stopped. */
+  #full(): Promise<'full'> {
+    return new Promise((resolve) => this.#fullWaiters.push(() => resolve('full')));
+  }
+
+  #wakeFull(): void {
+    for (const wake of this.#fullWaiters.splice(0)) wake();
   }
 
   /**
@@ -151,19 +195,24 @@ export class JobUpdater {
 
   #reportedDropped = 0;
 
-  /** One update; false when it failed (the caller stops and waits for the backoff). */
-  async #sendOnce(): Promise<boolean> {
-    if (this.#lost) return false;
+  /**
+   * One update. On a transient failure its lines are handed back (`requeue`) for the caller to put back in order;
+   * the caller then stops and waits for the backoff.
+   */
+  async #sendOnce(): Promise<Sent> {
+    if (this.#lost) return { ok: false };
     const batch = this.#queue.splice(0, MAX_BATCH);
     // The producer refills the queue while this batch is on its way, so the next batch is ready when the server
     // answers: woken only after the answer, it sat idle during every insert, and half the updates were small.
     this.#wakeProducers();
     // Lines dropped while the queue was full are reported in the log itself, once, where they went missing.
-    const newlyDropped = this.#dropped - this.#reportedDropped;
+    // (Only by an update that goes alone: two on their way would both report it.)
+    const newlyDropped = this.#sending === 0 ? this.#dropped - this.#reportedDropped : 0;
     const lossNote: JobLog[] =
       newlyDropped > 0
         ? [{ created_at: this.clock.now().getTime(), source: 'provisioner_daemon', level: 'warn', stage: batch.at(-1)?.stage ?? '', output: `kiln: ${newlyDropped} log line(s) were dropped while the server could not be reached.` }]
         : [];
+    this.#sending++;
     try {
       const res = await this.client.updateJob({ job_id: this.jobId, logs: [...batch, ...lossNote] });
       this.#lastSent = performance.now();
@@ -177,22 +226,33 @@ export class JobUpdater {
         this.logger.warn({ job_id: this.jobId, dropped: newlyDropped }, 'log lines were dropped while the server could not be reached');
       }
       if (res.canceled) this.onCanceled();
-      return true;
+      return { ok: true };
     } catch (e) {
       if (isProvisionerdError(e)) {
-        this.#lost = e;
-        this.#wakeProducers(true);
-        this.onLost(e);
-        return false;
+        if (!this.#lost) {
+          this.#lost = e;
+          this.#wakeProducers(true);
+          this.#wakeFull();
+          this.onLost(e);
+        }
+        return { ok: false };
       }
-      // Transient (the database is down or blinked): keep the lines, in order, and wait before the next attempt.
-      this.#queue.unshift(...batch);
+      // Transient (the database is down or blinked): keep the lines, in order (the caller puts them back), and wait
+      // before the next attempt.
       this.#retryAt = performance.now() + backoffDelay(this.#failures, RETRY_BASE_MS, RETRY_MAX_MS);
       // One warn line when updates start failing, then debug: an outage must not flood the log.
       if (this.#failures === 0) this.logger.warn({ job_id: this.jobId, err: (e as Error).message }, 'job update failed; retrying with backoff');
       else this.logger.debug({ job_id: this.jobId, attempt: this.#failures, err: (e as Error).message }, 'job update failed again');
       this.#failures++;
-      return false;
+      return { ok: false, requeue: batch };
+    } finally {
+      this.#sending--;
     }
   }
+}
+
+/** What one update came to; `requeue`: its lines, to send again (a transient failure). */
+interface Sent {
+  ok: boolean;
+  requeue?: JobLog[];
 }

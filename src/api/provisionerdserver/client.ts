@@ -69,6 +69,12 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
     return null;
   }
 
+  /**
+   * Two: a batch is handed over while the one before it is inserted. Calls reach src/jobs/update.ts in the order they
+   * were made (no transport in between), and it inserts them in that order.
+   */
+  readonly updatesInFlight = 2;
+
   updateJob(req: UpdateJobRequest): Promise<UpdateJobResponse> {
     return updateJob(this.ctx, this.daemon.id, req);
   }

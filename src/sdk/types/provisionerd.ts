@@ -235,6 +235,11 @@ export function isProvisionerdError(e: unknown): e is ProvisionerdError {
 
 /** Everything a daemon needs from the server. The daemon depends on this interface only. */
 export interface ProvisionerDaemonClient {
+  /**
+   * How many updates of one job may be on their way at once (default 1). More than one only for a client whose
+   * server runs them in the order they were sent: the built-in daemons' (src/jobs/update.ts).
+   */
+  readonly updatesInFlight?: number;
   /** Long-poll: resolves with the next job, or null once `signal` aborts (or the server asks to come back later). */
   acquireJob(signal: AbortSignal): Promise<AcquiredJob | null>;
   /** Heartbeat plus logs. Throws `ProvisionerdError` when the job is no longer this daemon's to run. */
