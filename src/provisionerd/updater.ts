@@ -154,7 +154,10 @@ export class JobUpdater {
           continue;
         }
         // Whichever comes first: the oldest update's answer, or a full batch to send behind it.
-        if ((await Promise.race([oldest.then(() => 'answered' as const), this.#full()])) === 'full') continue;
+        const full = this.#full();
+        const first = await Promise.race([oldest.then(() => 'answered' as const), full.done]);
+        full.cancel();
+        if (first === 'full') continue;
       }
       sends.shift();
       const sent = await oldest;
@@ -164,9 +167,18 @@ export class JobUpdater {
     return failed.length === 0;
   }
 
-  /** Resolves once a full batch is queued, the job is lost or the updater stopped. */
-  #full(): Promise<'full'> {
-    return new Promise((resolve) => this.#fullWaiters.push(() => resolve('full')));
+  /** `done` resolves once a full batch is queued, the job is lost or the updater stopped; `cancel` stops waiting. */
+  #full(): { done: Promise<'full'>; cancel: () => void } {
+    let wake!: () => void;
+    const done = new Promise<'full'>((resolve) => (wake = () => resolve('full')));
+    this.#fullWaiters.push(wake);
+    return {
+      done,
+      cancel: () => {
+        const i = this.#fullWaiters.indexOf(wake);
+        if (i >= 0) this.#fullWaiters.splice(i, 1);
+      },
+    };
   }
 
   #wakeFull(): void {
