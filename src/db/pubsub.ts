@@ -27,20 +27,6 @@ export function assertChannelName(channel: string): void {
   if (Buffer.byteLength(channel) > MAX_CHANNEL_BYTES) throw new Error(`pubsub channel name longer than ${MAX_CHANNEL_BYTES} bytes: ${channel}`);
 }
 
-/**
- * Notifications sent by the caller's transaction when it commits (and never if it rolls back): one statement inside
- * the transaction instead of one autocommit statement per notification after it.
- */
-export async function notifyAtCommit(tx: Queryable, notes: { channel: string; payload: string }[]): Promise<void> {
-  if (notes.length === 0) return;
-  for (const n of notes) assertChannelName(n.channel);
-  await tx.query({
-    name: 'kiln_notify_at_commit',
-    text: 'SELECT pg_notify(t.channel, t.payload) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(channel, payload, ord) ORDER BY t.ord',
-    values: [notes.map((n) => n.channel), notes.map((n) => n.payload)],
-  });
-}
-
 export interface Pubsub {
   publish(channel: string, payload?: string): Promise<void>;
   /** Resolves once the subscription is active, so a caller can subscribe first and read state second. */

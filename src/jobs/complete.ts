@@ -1,15 +1,10 @@
 import { inTx, type Queryable } from '../db/pool.js';
-import {
-  getProvisionerJobForUpdate,
-  updateProvisionerJobCompleted,
-  type ProvisionerJobRow,
-  type TemplateVersionImportJobInput,
-  type WorkspaceBuildJobInput,
-} from '../db/queries/provisionerJobs.js';
-import { getBuildJobTarget, markWorkspaceDeleted, updateWorkspaceBuildAfterJob, type BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
+import { endJob, getJobForUpdateWithTarget } from '../db/queries/jobEnd.js';
+import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
+import type { BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
-import { notifyJobEndedAtCommit, publishJobEnded, type JobsContext } from './context.js';
+import { jobEndedNotes, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
@@ -41,7 +36,7 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
   try {
-    await inTx(ctx.pool, async (tx) => notifyJobEndedAtCommit(tx, req.job_id, await storeCompletion(tx)));
+    await inTx(ctx.pool, storeCompletion);
   } catch (e) {
     if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
@@ -49,35 +44,40 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });
   }
 
-  async function storeCompletion(tx: Queryable): Promise<string | undefined> {
-    const job = await getProvisionerJobForUpdate(tx, req.job_id);
-    assertOwnedAndOpen(job, workerId, req.job_id);
+  async function storeCompletion(tx: Queryable): Promise<void> {
+    const found = await getJobForUpdateWithTarget(tx, req.job_id);
+    assertOwnedAndOpen(found?.job, workerId, req.job_id);
+    const { job, target } = found;
     const now = ctx.clock.now();
-    await updateProvisionerJobCompleted(tx, { id: job.id, now, error: null });
     if (job.type === 'workspace_build') {
-      const target = await buildTarget(tx, job);
+      if (!target) throw new Error(`job ${job.id}: workspace build ${(job.input as unknown as WorkspaceBuildJobInput).workspace_build_id} not found`);
       // A dry run applied nothing: no deadline, and a planned delete deletes nothing.
       const dryRun = (job.input as unknown as WorkspaceBuildJobInput).dry_run === true;
-      await updateWorkspaceBuildAfterJob(tx, {
-        buildId: target.build_id,
+      await endJob(tx, {
+        jobId: job.id,
         now,
-        state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
-        deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
+        error: null,
+        build: {
+          id: target.build_id,
+          state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
+          deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
+        },
+        deleteWorkspaceId: target.transition === 'delete' && !dryRun ? target.workspace_id : undefined,
+        notes: jobEndedNotes(job.id, target.workspace_id),
       });
       await insertResources(tx, { jobId: job.id, transition: target.transition, now, resources: req.workspace_build?.resources ?? [] });
-      if (target.transition === 'delete' && !dryRun) await markWorkspaceDeleted(tx, target.workspace_id, now);
-      return target.workspace_id;
+      return;
     }
+    await endJob(tx, { jobId: job.id, now, error: null, notes: jobEndedNotes(job.id) });
     if (job.type === 'template_version_dry_run') {
       await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_dry_run?.resources ?? [] });
-      return undefined;
+      return;
     }
     // An import's resources are the template's preview: what a start (and a stop) of a workspace would make.
     await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_import?.start_resources ?? [] });
     await insertResources(tx, { jobId: job.id, transition: 'stop', now, resources: req.template_import?.stop_resources ?? [] });
     const versionId = (job.input as unknown as TemplateVersionImportJobInput).template_version_id;
     if (declarations && versionId) await storeImportDeclarations(tx, versionId, declarations);
-    return undefined;
   }
 }
 
@@ -87,9 +87,9 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
  */
 export async function failJob(ctx: JobsContext, workerId: string, req: FailJobRequest): Promise<void> {
   await inTx(ctx.pool, async (tx) => {
-    const job = await getProvisionerJobForUpdate(tx, req.job_id);
-    assertOwnedAndOpen(job, workerId, req.job_id);
-    await notifyJobEndedAtCommit(tx, req.job_id, await terminateJob(tx, job, ctx.clock.now(), req.error, req.workspace_build?.state));
+    const found = await getJobForUpdateWithTarget(tx, req.job_id);
+    assertOwnedAndOpen(found?.job, workerId, req.job_id);
+    await terminateJob(tx, found, ctx.clock.now(), req.error, req.workspace_build?.state);
   });
 }
 
@@ -98,32 +98,33 @@ export async function failJob(ctx: JobsContext, workerId: string, req: FailJobRe
  * nothing when the job already finished.
  */
 export async function abortJob(ctx: JobsContext, jobId: string, error: string): Promise<void> {
-  const out = await inTx(ctx.pool, async (tx) => {
-    const job = await getProvisionerJobForUpdate(tx, jobId);
-    if (!job || job.completed_at) return { done: false as const };
-    return { done: true as const, workspaceId: await terminateJob(tx, job, ctx.clock.now(), error) };
+  await inTx(ctx.pool, async (tx) => {
+    const found = await getJobForUpdateWithTarget(tx, jobId);
+    if (!found || found.job.completed_at) return;
+    await terminateJob(tx, found, ctx.clock.now(), error);
   });
-  if (out.done) await publishJobEnded(ctx, jobId, out.workspaceId);
 }
 
 /**
  * Completes a locked job with an error (forced non-empty: an empty one would read as success) and, for a build, stores
- * a reported state. Returns the build's workspace, for the notification the caller sends after committing.
+ * a reported state; the job's end is announced when the caller's transaction commits, after `notesFirst`.
  */
-export async function terminateJob(tx: Queryable, job: ProvisionerJobRow, now: Date, error: string, state?: Uint8Array): Promise<string | undefined> {
-  await updateProvisionerJobCompleted(tx, { id: job.id, now, error: error.trim() ? error : NO_ERROR_MESSAGE });
-  if (job.type !== 'workspace_build') return undefined;
-  const target = await getBuildJobTarget(tx, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
-  if (!target) return undefined;
-  await updateWorkspaceBuildAfterJob(tx, { buildId: target.build_id, now, state: state ? Buffer.from(state) : undefined });
-  return target.workspace_id;
-}
-
-async function buildTarget(tx: Queryable, job: ProvisionerJobRow): Promise<BuildJobTarget> {
-  const buildId = (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id;
-  const target = await getBuildJobTarget(tx, buildId);
-  if (!target) throw new Error(`job ${job.id}: workspace build ${buildId} not found`);
-  return target;
+export async function terminateJob(
+  tx: Queryable,
+  found: { job: ProvisionerJobRow; target?: BuildJobTarget },
+  now: Date,
+  error: string,
+  state?: Uint8Array,
+  notesFirst: { channel: string; payload: string }[] = [],
+): Promise<void> {
+  const { job, target } = found;
+  await endJob(tx, {
+    jobId: job.id,
+    now,
+    error: error.trim() ? error : NO_ERROR_MESSAGE,
+    build: target ? { id: target.build_id, state: state ? Buffer.from(state) : undefined } : undefined,
+    notes: [...notesFirst, ...jobEndedNotes(job.id, target?.workspace_id)],
+  });
 }
 
 /** Autostop (deviation 11): start builds only; the workspace's TTL, else the template's default; none when 0. */

@@ -1,5 +1,5 @@
-import type { Pool, Queryable } from '../db/pool.js';
-import { notifyAtCommit, type Pubsub } from '../db/pubsub.js';
+import type { Pool } from '../db/pool.js';
+import type { Pubsub } from '../db/pubsub.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -35,23 +35,25 @@ export async function publish(ctx: JobsContext, channel: string, payload = ''): 
 }
 
 export function publishLogs(ctx: JobsContext, jobId: string, n: LogsNotification): Promise<void> {
-  return publish(ctx, jobLogsChannel(jobId), JSON.stringify(n));
+  const note = logsNote(jobId, n);
+  return publish(ctx, note.channel, note.payload);
+}
+
+/** `publishLogs`' notification, for a transaction to send when it commits. */
+export function logsNote(jobId: string, n: LogsNotification): { channel: string; payload: string } {
+  return { channel: jobLogsChannel(jobId), payload: JSON.stringify(n) };
 }
 
 /**
  * A job reached a terminal state: the workspace changed, and every log follower must close (deviation 5). Every code
- * path that sets `completed_at` ends here, or sends the same notifications from its transaction (`notifyJobEndedAtCommit`).
+ * path that sets `completed_at` ends here, or sends the same notifications from its transaction (`jobEndedNotes`).
  */
 export async function publishJobEnded(ctx: JobsContext, jobId: string, workspaceId?: string): Promise<void> {
   for (const n of jobEndedNotes(jobId, workspaceId)) await publish(ctx, n.channel, n.payload);
 }
 
-/** `publishJobEnded`'s notifications, sent by the caller's transaction when it commits. */
-export function notifyJobEndedAtCommit(tx: Queryable, jobId: string, workspaceId?: string): Promise<void> {
-  return notifyAtCommit(tx, jobEndedNotes(jobId, workspaceId));
-}
-
-function jobEndedNotes(jobId: string, workspaceId?: string): { channel: string; payload: string }[] {
+/** `publishJobEnded`'s notifications, for a transaction to send when it commits (src/db/queries/jobEnd.ts). */
+export function jobEndedNotes(jobId: string, workspaceId?: string): { channel: string; payload: string }[] {
   const end: LogsNotification = { created_after: 0, end_of_logs: true };
   return [...(workspaceId ? [{ channel: workspaceChannel(workspaceId), payload: '' }] : []), { channel: jobLogsChannel(jobId), payload: JSON.stringify(end) }];
 }

@@ -7,9 +7,9 @@ import {
   type WorkspaceBuildJobInput,
 } from '../db/queries/provisionerJobs.js';
 import { getLastProvisionerJobLogStage, insertProvisionerJobLogs } from '../db/queries/provisionerJobLogs.js';
-import { getBuildJobTarget, getPreviousBuildState, updateWorkspaceBuildAfterJob } from '../db/queries/provisionerJobTargets.js';
+import { getBuildJobTarget, getPreviousBuildState, updateWorkspaceBuildAfterJob, type BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 
-import { publishJobEnded, publishLogs, type JobsContext } from './context.js';
+import { logsNote, type JobsContext } from './context.js';
 import { terminateJob } from './complete.js';
 
 /** At most this many jobs of each kind per run; the next run takes the rest. */
@@ -79,17 +79,17 @@ async function reapOne(ctx: JobsContext, jobId: string, kind: Kind, now: Date, d
       job.id,
       lines.map((output) => ({ createdAt: now, source: 'provisioner_daemon' as const, level: 'error' as const, stage, output })),
     );
-    const workspaceId = await terminateJob(tx, job, now, msg.error);
-    if (job.type === 'workspace_build') await keepPreviousState(tx, job, now);
-    return { firstId: ids[0] as number, workspaceId, job };
+    const target = job.type === 'workspace_build' ? await getBuildJobTarget(tx, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id) : undefined;
+    // The new lines' notification goes first: a follower told the logs ended has them to read.
+    await terminateJob(tx, { job, target }, now, msg.error, undefined, [logsNote(job.id, { created_after: (ids[0] as number) - 1 })]);
+    if (target) await keepPreviousState(tx, target, now);
+    return { job };
   });
   if (!out) return false;
   ctx.logger.warn(
     { job_id: jobId, worker_id: out.job.worker_id, kind, ...(daemonName ? { daemon: daemonName } : { timeout_ms: timeoutMs }), last_update: out.job.updated_at.toISOString() },
     msg.log,
   );
-  await publishLogs(ctx, jobId, { created_after: out.firstId - 1 });
-  await publishJobEnded(ctx, jobId, out.workspaceId);
   return true;
 }
 
@@ -102,9 +102,8 @@ function stillReapable(job: ProvisionerJobRow, kind: Kind, now: Date, timeoutMs:
 }
 
 /** A build whose state is empty takes the previous build's, so a reaped build does not lose track of what exists. */
-async function keepPreviousState(tx: Parameters<typeof getBuildJobTarget>[0], job: ProvisionerJobRow, now: Date): Promise<void> {
-  const target = await getBuildJobTarget(tx, (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id);
-  if (!target || (target.provisioner_state && target.provisioner_state.length > 0)) return;
+async function keepPreviousState(tx: Parameters<typeof getBuildJobTarget>[0], target: BuildJobTarget, now: Date): Promise<void> {
+  if (target.provisioner_state && target.provisioner_state.length > 0) return;
   const previous = await getPreviousBuildState(tx, target.workspace_id, target.build_number);
   if (previous) await updateWorkspaceBuildAfterJob(tx, { buildId: target.build_id, now, state: previous });
 }

@@ -161,6 +161,24 @@ describe('workspace builds', () => {
     assert.deepEqual(sorted.map((r) => r.name), ['another', 'some']);
   });
 
+  it('concurrent POSTs on one workspace: one build is created, every other answers 409, and no job is left without its build', async () => {
+    const { template } = await createEchoTemplate(owner.client, org);
+    const ws = await createWorkspace(owner.client, org, template.id);
+    await waitForBuild(owner.client, ws.latest_build.id);
+    const tries = await Promise.allSettled(Array.from({ length: 12 }, () => owner.client.createWorkspaceBuild(ws.id, { transition: 'stop' })));
+    const created = tries.filter((t) => t.status === 'fulfilled');
+    assert.equal(created.length, 1);
+    for (const t of tries) {
+      if (t.status === 'rejected') await expectApiError(Promise.reject(t.reason), 409, 'A workspace build is already active.');
+    }
+    const builds = await owner.client.workspaceBuilds(ws.id);
+    assert.deepEqual(builds.map((b) => b.build_number), [2, 1]);
+    const stray = await srv.server.api.ctx.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM provisioner_jobs j WHERE j.type = 'workspace_build' AND NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)`,
+    );
+    assert.equal(stray.rows[0]?.n, 0);
+  });
+
   it('POST /builds errors: create transition 400, unknown version 400, version of another template 400, failed import 400', async () => {
     const { template } = await createEchoTemplate(owner.client, org);
     const { template: other, version: otherVersion } = await createEchoTemplate(owner.client, org);

@@ -82,10 +82,18 @@ describe('statements per write operation', () => {
     assert.equal(afterMore?.last_log_id, afterMore?.max, 'the one-statement path keeps the newest line id');
     const heartbeat = await count(() => updateJob(ctx, worker, { job_id: build.job.id, logs: [] }));
     const complete = await count(() => completeJob(ctx, worker, { job_id: build.job.id, workspace_build: { state: new Uint8Array(0), resources: [] } }));
-    const counts = { post, acquire: acquire.n, logs: logs.n, lockedLogs: lockedLogs.n, staleLogs: staleLogs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n, complete: complete.n };
-    // post: the version with its template and import job in one read, the job insert and the build insert carrying
-    // their NOTIFYs. staleLogs: the one statement that found the row changed, then the locked path's four.
-    // complete: its NOTIFYs are one statement inside its transaction.
-    assert.deepEqual(counts, { post: 10, acquire: 1, logs: 1, lockedLogs: 4, staleLogs: 5, moreLogs: 1, heartbeat: 1, complete: 7 });
+    // The next build names no version: the latest build's is read in the same statement.
+    const beforeNext = await routeStatements(srv, 'POST', route);
+    const next = await client.createWorkspaceBuild(ws, { transition: 'stop' });
+    const postLatestVersion = (await routeStatements(srv, 'POST', route)) - beforeNext;
+    assert.equal(next.template_version_id, t.versionId);
+    const counts = {
+      post, postLatestVersion, acquire: acquire.n, logs: logs.n, lockedLogs: lockedLogs.n, staleLogs: staleLogs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n,
+      complete: complete.n,
+    };
+    // post: everything the build is decided from in one read, the job, build and values in one insert carrying their
+    // NOTIFYs, the render. staleLogs: the one statement that found the row changed, then the locked path's four.
+    // complete: BEGIN, the job locked and read with its build, one statement for job, build and NOTIFYs, COMMIT.
+    assert.deepEqual(counts, { post: 3, postLatestVersion: 3, acquire: 1, logs: 1, lockedLogs: 4, staleLogs: 5, moreLogs: 1, heartbeat: 1, complete: 4 });
   });
 });

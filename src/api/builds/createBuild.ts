@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
 import type { ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
 import { getTemplateVersionForBuild, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
-import { getLatestWorkspaceBuildWithJob, insertWorkspaceBuild, type WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import { insertBuildWithJob, type BuildSource } from '../../db/queries/buildCreation.js';
+import type { NameValue, TemplateVersionParameterRow } from '../../db/queries/parameters.js';
+import type { WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
-import { insertWorkspaceBuildParameters } from '../../db/queries/parameters.js';
-import { workspaceChannel } from '../../jobs/channels.js';
-import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
+import { JOB_POSTED_CHANNEL, workspaceChannel } from '../../jobs/channels.js';
+import { mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import type { ServerContext } from '../context.js';
 import { isActiveJobStatus, jobStatus } from '../convert/provisionerJobs.js';
@@ -19,12 +20,18 @@ import { resolveBuildParameters } from './parameters.js';
  * Loads a build's template version with its template and import job in one statement. An unknown version is the
  * client's mistake (400), as in Coder; the template and the import job are checked by the caller where it always did.
  */
-export async function loadBuildSource(db: Queryable, versionId: string): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow }> {
+export async function loadBuildSource(
+  db: Queryable,
+  versionId: string,
+): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow; parameters: TemplateVersionParameterRow[] }> {
   const found = await getTemplateVersionForBuild(db, versionId);
-  if (!found) {
-    throw errors.badRequest('Template version not found.', undefined, [{ field: 'template_version_id', detail: 'template version not found' }]);
-  }
+  if (!found) throw versionNotFound();
   return found;
+}
+
+/** An unknown template version for a build: the client's mistake (400), as in Coder. */
+export function versionNotFound(): ApiError {
+  return errors.badRequest('Template version not found.', undefined, [{ field: 'template_version_id', detail: 'template version not found' }]);
 }
 
 /**
@@ -60,70 +67,75 @@ export interface InsertBuildParams {
   /** `dry_run` of the request: the provisioner plans without applying; the build keeps the state it starts from. */
   dryRun?: boolean;
   parameterValues: CreateParameterRequest[];
-  /** Rich parameter values of the request; resolved against the version's parameters and the previous build. */
+  /** Rich parameter values of the request; resolved against the version's declarations and the previous build's. */
   richParameterValues?: { name: string; value: string }[] | null;
-  /** The workspace's latest build before this one: its rich values carry over. */
-  previousBuildId?: string;
+  /** The version's rich parameter declarations. */
+  declaredParameters: readonly TemplateVersionParameterRow[];
+  /** The rich values of the workspace's latest build before this one: they carry over. */
+  previousParameterValues: readonly NameValue[];
   buildNumber: number;
 }
 
+/** Whether `insertBuild` writes with more than one statement (legacy parameter values), so needs a transaction. */
+export function insertBuildNeedsTx(p: Pick<InsertBuildParams, 'parameterValues'>): boolean {
+  return p.parameterValues.length > 0;
+}
+
 /**
- * Writes a build and its job inside the caller's transaction: legacy parameters first, then the job (which wakes the
- * daemons on commit), then the build row whose unique (workspace, number) settles any race, and which notifies the
- * workspace's watchers on commit.
+ * Writes a build and its job: the rich values are resolved first (a refused value writes nothing), then legacy
+ * parameter values if any (their own statement: call inside a transaction then, `insertBuildNeedsTx`), then ONE
+ * statement with the job (which wakes the daemons on commit), the build row whose unique (workspace, number) settles
+ * any race, and which notifies the workspace's watchers on commit, and the build's rich values.
  */
-export async function insertBuild(ctx: ServerContext, tx: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
+export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
   const now = ctx.clock.now();
+  const richValues = resolveBuildParameters({
+    declared: p.declaredParameters,
+    previousValues: p.previousParameterValues,
+    given: p.richParameterValues,
+    transition: p.transition,
+  });
   await upsertWorkspaceParameterValues(
-    tx,
+    db,
     p.workspace.id,
     now,
     p.parameterValues.map((pv) => ({ id: randomUUID(), name: pv.name, sourceScheme: pv.source_scheme, sourceValue: pv.source_value, destinationScheme: pv.destination_scheme })),
   );
-  // Validation comes first: a refused value must leave nothing written (the caller's transaction rolls back anyway).
-  const richValues = await resolveBuildParameters(tx, {
-    versionId: p.version.id,
-    previousBuildId: p.previousBuildId,
-    given: p.richParameterValues,
-    transition: p.transition,
-  });
   const buildId = randomUUID();
   const templateFileJob = p.importJob;
-  const job = await enqueueJob(tx, {
-    id: randomUUID(),
-    now,
-    organizationId: p.template.organization_id,
-    initiatorId: p.initiatorId,
-    provisioner: templateFileJob.provisioner,
-    type: 'workspace_build',
-    input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
-    fileId: templateFileJob.file_id,
-    tags: mutateTags(p.workspace.owner_id, p.importJob.tags),
-  });
-  const build = await insertWorkspaceBuild(tx, {
-    id: buildId,
-    now,
-    workspaceId: p.workspace.id,
-    templateVersionId: p.version.id,
-    buildNumber: p.buildNumber,
-    transition: p.transition,
-    initiatorId: p.initiatorId,
-    state: p.state,
-    jobId: job.id,
-    reason: 'initiator',
-    // Watchers of the workspace learn of the build when it commits (no statement of its own).
-    notifyChannel: workspaceChannel(p.workspace.id),
-  });
-  await insertWorkspaceBuildParameters(tx, build.id, richValues);
-  return build;
+  return insertBuildWithJob(
+    db,
+    {
+      id: randomUUID(),
+      now,
+      organizationId: p.template.organization_id,
+      initiatorId: p.initiatorId,
+      provisioner: templateFileJob.provisioner,
+      type: 'workspace_build',
+      input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
+      fileId: templateFileJob.file_id,
+      tags: mutateTags(p.workspace.owner_id, p.importJob.tags),
+      notifyChannel: JOB_POSTED_CHANNEL,
+    },
+    {
+      id: buildId,
+      workspaceId: p.workspace.id,
+      templateVersionId: p.version.id,
+      buildNumber: p.buildNumber,
+      transition: p.transition,
+      initiatorId: p.initiatorId,
+      state: p.state,
+      reason: 'initiator',
+      // Watchers of the workspace learn of the build when it commits (no statement of its own).
+      notifyChannel: workspaceChannel(p.workspace.id),
+    },
+    richValues,
+  );
 }
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */
-export async function nextBuildNumber(db: Queryable, workspaceId: string): Promise<{ number: number; previous?: WorkspaceBuildRow }> {
-  const latest = await getLatestWorkspaceBuildWithJob(db, workspaceId);
-  if (!latest) return { number: 1 };
+export function nextBuildNumber(latest: BuildSource['latest']): number {
+  if (!latest) return 1;
   if (latest.job && isActiveJobStatus(jobStatus(latest.job))) throw errors.conflict('A workspace build is already active.');
-  return { number: latest.build.build_number + 1, previous: latest.build };
+  return latest.build.build_number + 1;
 }
-
-

@@ -1,5 +1,4 @@
-import type { Queryable } from '../../db/pool.js';
-import { getTemplateVersionParameters, getWorkspaceBuildParameters, type NameValue } from '../../db/queries/parameters.js';
+import type { NameValue, TemplateVersionParameterRow } from '../../db/queries/parameters.js';
 import { ParameterValueError, resolveParameterValue } from '../../sdk/parameters.js';
 import type { WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import { templateVersionParameter } from '../convert/parameters.js';
@@ -9,16 +8,16 @@ import { errors } from '../http/errors.js';
  * The full set of rich parameter values a new build stores (Coder's wsbuilder): for each parameter the version
  * declares, the value given, else the previous build's (unless ephemeral), else the default, each checked against the
  * declaration and the previous value. Values for names the version does not declare are dropped. A delete is never
- * refused over a parameter: values carry over unchecked, so a workspace can always be removed.
+ * refused over a parameter: values carry over unchecked, so a workspace can always be removed. Pure: the caller read
+ * the declarations and the previous values with everything else the build is decided from (getBuildSource).
  */
-export async function resolveBuildParameters(
-  db: Queryable,
-  p: { versionId: string; previousBuildId?: string; given?: NameValue[] | null; transition: WorkspaceTransition },
-): Promise<NameValue[]> {
-  const [declared, previousValues] = await Promise.all([
-    getTemplateVersionParameters(db, p.versionId),
-    p.previousBuildId ? getWorkspaceBuildParameters(db, p.previousBuildId) : Promise.resolve([]),
-  ]);
+export function resolveBuildParameters(p: {
+  declared: readonly TemplateVersionParameterRow[];
+  previousValues: readonly NameValue[];
+  given?: NameValue[] | null;
+  transition: WorkspaceTransition;
+}): NameValue[] {
+  const { declared, previousValues } = p;
   if (declared.length === 0) return [];
   const given = new Map((p.given ?? []).map((v) => [v.name, v.value]));
   const previous = new Map(previousValues.map((v) => [v.name, v.value]));

@@ -4,14 +4,15 @@ import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
 import { getBuildViewByID, listBuildViews, type BuildView } from '../../db/queries/views.js';
-import { getLatestWorkspaceBuild, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
-import { getWorkspaceByIDForUpdate, getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
+import { getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
+import { getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
+import { getBuildSource } from '../../db/queries/buildCreation.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
 import { authz } from '../authz.js';
 import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
-import { checkImportSucceeded, insertBuild, loadBuildSource, nextBuildNumber } from '../builds/createBuild.js';
+import { checkImportSucceeded, insertBuild, insertBuildNeedsTx, nextBuildNumber, versionNotFound, type InsertBuildParams } from '../builds/createBuild.js';
 import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds, renderedUntil } from '../builds/render.js';
 import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
@@ -191,16 +192,20 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     async (req, reply) => {
       const s = subjectOf(req);
       const body = req.body;
-      const workspace = await readableWorkspace(ctx, s, req.params.workspace);
+      const askedVersion = body.template_version_id && body.template_version_id !== ZERO_UUID ? body.template_version_id : null;
+      // ONE statement reads everything the build is decided from (getBuildSource); the checks below run in the order
+      // Coder makes them.
+      const src = await getBuildSource(ctx.pool, req.params.workspace, askedVersion);
+      if (!src || !authz.canReadWorkspace(s, src.workspace)) throw errors.resourceNotFound();
+      const workspace = src.workspace;
       const allowed = body.transition === 'delete' ? authz.canDeleteWorkspace(s, workspace) : authz.canUpdateWorkspace(s, workspace);
       if (!allowed) throw errors.resourceNotFound();
       if (workspace.deleted && body.transition !== 'delete') {
         throw errors.conflict(`Cannot ${body.transition} a deleted workspace!`, 'This workspace has been deleted and cannot be modified.');
       }
-      let versionId = body.template_version_id && body.template_version_id !== ZERO_UUID ? body.template_version_id : undefined;
-      versionId ??= (await getLatestWorkspaceBuild(ctx.pool, workspace.id))?.template_version_id;
-      if (!versionId) throw errors.internal('Internal error fetching the latest workspace build.');
-      const { version, template, importJob: maybeImportJob } = await loadBuildSource(ctx.pool, versionId);
+      if (!askedVersion && !src.latest) throw errors.internal('Internal error fetching the latest workspace build.');
+      const { version, template } = src;
+      if (!version) throw versionNotFound();
       if (!template) throw errors.internal('Failed to get template');
       if (template.id !== workspace.template_id) {
         throw errors.badRequest('Template version does not belong to the workspace\'s template.', undefined, [
@@ -212,31 +217,29 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
       if (body.orphan && body.dry_run) throw errors.badRequest('Orphan cannot be combined with dry_run: an orphan delete runs no provisioner.');
       if (body.orphan && customState) throw errors.badRequest('ProvisionerState cannot be set alongside Orphan since state intent is unclear.');
-      const importJob = checkImportSucceeded(version, maybeImportJob);
+      const importJob = checkImportSucceeded(version, src.importJob);
+      const previous = src.latest?.build;
+      const p: InsertBuildParams = {
+        workspace,
+        template,
+        version,
+        importJob,
+        transition: body.transition,
+        initiatorId: s.userId,
+        state: body.orphan ? Buffer.alloc(0) : customState ? Buffer.from(body.state as string, 'base64') : (previous?.provisioner_state ?? null),
+        orphan: !!body.orphan,
+        dryRun: body.dry_run === true,
+        parameterValues: body.parameter_values ?? [],
+        richParameterValues: body.rich_parameter_values,
+        declaredParameters: src.parameters,
+        previousParameterValues: src.latest?.parameters ?? [],
+        // 409 while the latest build is active. No lock is held from the read to the insert: a build created in
+        // between took this number, and the insert's unique (workspace, number) answers 409 below, as a lock would.
+        buildNumber: nextBuildNumber(src.latest),
+      };
       let build;
       try {
-        build = await inTx(ctx.pool, async (tx) => {
-          // Serialises concurrent creates for this workspace: the loser sees the winner's active build (409).
-          const locked = await getWorkspaceByIDForUpdate(tx, workspace.id);
-          if (!locked) throw errors.resourceNotFound();
-          const { number, previous } = await nextBuildNumber(tx, workspace.id);
-          const state = body.orphan ? Buffer.alloc(0) : customState ? Buffer.from(body.state as string, 'base64') : (previous?.provisioner_state ?? null);
-          return insertBuild(ctx, tx, {
-            workspace: locked,
-            template,
-            version,
-            importJob,
-            transition: body.transition,
-            initiatorId: s.userId,
-            state,
-            orphan: !!body.orphan,
-            dryRun: body.dry_run === true,
-            parameterValues: body.parameter_values ?? [],
-            richParameterValues: body.rich_parameter_values,
-            previousBuildId: previous?.id,
-            buildNumber: number,
-          });
-        });
+        build = insertBuildNeedsTx(p) ? await inTx(ctx.pool, (tx) => insertBuild(ctx, tx, p)) : await insertBuild(ctx, ctx.pool, p);
       } catch (e) {
         if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
         throw e;

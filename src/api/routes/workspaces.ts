@@ -86,7 +86,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
       throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
     }
     validateTTL(body.ttl_ms);
-    const { version, importJob: maybeImportJob } = await loadBuildSource(ctx.pool, body.template_version_id ?? template.active_version_id);
+    const { version, importJob: maybeImportJob, parameters } = await loadBuildSource(ctx.pool, body.template_version_id ?? template.active_version_id);
     if (version.template_id !== template.id) {
       throw errors.badRequest('Template version does not belong to the template.', undefined, [{ field: 'template_version_id', detail: 'template version must belong to the template' }]);
     }
@@ -110,6 +110,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
         await insertBuild(ctx, tx, {
           workspace: w, template, version, importJob, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
           parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
+          declaredParameters: parameters, previousParameterValues: [],
         });
         return w;
       });

@@ -87,15 +87,6 @@ export async function setTemplateVersionUserVariableValues(db: Queryable, versio
   await db.query('UPDATE template_versions SET user_variable_values = $2::jsonb WHERE id = $1', [versionId, JSON.stringify(values)]);
 }
 
-export async function insertWorkspaceBuildParameters(db: Queryable, buildId: string, values: NameValue[]): Promise<void> {
-  if (values.length === 0) return;
-  await db.query(
-    `INSERT INTO workspace_build_parameters (workspace_build_id, name, value)
-     SELECT $1, r.name, r.value FROM jsonb_to_recordset($2::jsonb) AS r(name text, value text)`,
-    [buildId, JSON.stringify(values)],
-  );
-}
-
 export async function getWorkspaceBuildParameters(db: Queryable, buildId: string): Promise<NameValue[]> {
   const { rows } = await db.query<NameValue>('SELECT name, value FROM workspace_build_parameters WHERE workspace_build_id = $1 ORDER BY name', [buildId]);
   return rows;

@@ -26,13 +26,13 @@ export interface BuildJobTarget {
   template_default_ttl_ms: number;
 }
 
-const BUILD_TARGET_COLUMNS = `b.id AS build_id, b.build_number, b.transition, b.provisioner_state, b.template_version_id,
+export const BUILD_TARGET_COLUMNS = `b.id AS build_id, b.build_number, b.transition, b.provisioner_state, b.template_version_id,
             v.name AS template_version_name, v.job_id AS import_job_id,
             w.id AS workspace_id, w.name AS workspace_name, w.ttl_ms AS workspace_ttl_ms,
             u.id AS owner_id, u.username AS owner_username, u.email AS owner_email,
             t.id AS template_id, t.name AS template_name, t.default_ttl_ms AS template_default_ttl_ms`;
 
-const BUILD_TARGET_FROM = `FROM workspace_builds b
+export const BUILD_TARGET_FROM = `FROM workspace_builds b
      JOIN workspaces w ON w.id = b.workspace_id
      JOIN users u ON u.id = w.owner_id
      JOIN templates t ON t.id = w.template_id
@@ -125,19 +125,15 @@ export async function updateWorkspaceBuildAfterJob(
   db: Queryable,
   p: { buildId: string; now: Date; state?: Buffer; deadline?: Date | null },
 ): Promise<void> {
-  await db.query(
-    `UPDATE workspace_builds SET updated_at = $2,
-       provisioner_state = CASE WHEN $3::boolean THEN $4::bytea ELSE provisioner_state END,
-       deadline = CASE WHEN $5::boolean THEN $6::timestamptz ELSE deadline END
-     WHERE id = $1`,
-    [p.buildId, p.now, p.state !== undefined, p.state ?? null, p.deadline !== undefined, p.deadline ?? null],
-  );
+  await db.query(`UPDATE workspace_builds SET ${buildAfterJobSet('$2', '$3', '$4', '$5', '$6')} WHERE id = $1`, [
+    p.buildId, p.now, p.state !== undefined, p.state ?? null, p.deadline !== undefined, p.deadline ?? null,
+  ]);
 }
 
-/** A delete build succeeded: the workspace is soft-deleted (its builds and logs stay readable). */
-export async function markWorkspaceDeleted(db: Queryable, workspaceId: string, now: Date): Promise<void> {
-  await db.query('UPDATE workspaces SET deleted = true, updated_at = $2 WHERE id = $1', [workspaceId, now]);
-}
+/** `SET` of a build a job ended for: the new state when `hasState`, the deadline when `hasDeadline`. */
+export const buildAfterJobSet = (now: string, hasState: string, state: string, hasDeadline: string, deadline: string) => `updated_at = ${now},
+  provisioner_state = CASE WHEN ${hasState}::boolean THEN ${state}::bytea ELSE provisioner_state END,
+  deadline = CASE WHEN ${hasDeadline}::boolean THEN ${deadline}::timestamptz ELSE deadline END`;
 
 /** The state of the workspace's newest build before `buildNumber` that has one (the reaper keeps state from being lost). */
 export async function getPreviousBuildState(db: Queryable, workspaceId: string, buildNumber: number): Promise<Buffer | undefined> {

@@ -236,16 +236,6 @@ export async function updateProvisionerJobLogUsage(db: Queryable, id: string, p:
   ]);
 }
 
-/** Marks a job finished: `error` NULL means success. A job the reaper fails before any daemon took it is also started. */
-export async function updateProvisionerJobCompleted(db: Queryable, p: { id: string; now: Date; error: string | null }): Promise<ProvisionerJobRow> {
-  const { rows } = await db.query<ProvisionerJobRow>(
-    `UPDATE provisioner_jobs SET completed_at = $2, updated_at = $2, error = $3, started_at = COALESCE(started_at, $2)
-     WHERE id = $1 RETURNING *`,
-    [p.id, p.now, p.error],
-  );
-  return rows[0] as ProvisionerJobRow;
-}
-
 /** Locks the job unless someone else holds it (the reaper must not wait behind a daemon completing the job). */
 export async function getProvisionerJobForUpdateSkipLocked(db: Queryable, id: string): Promise<ProvisionerJobRow | undefined> {
   const { rows } = await db.query<ProvisionerJobRow>('SELECT * FROM provisioner_jobs WHERE id = $1 FOR UPDATE SKIP LOCKED', [id]);

@@ -1,5 +1,7 @@
 import type { Queryable } from '../pool.js';
 
+import { VERSION_PARAMETERS_JSON } from './buildCreation.js';
+import type { TemplateVersionParameterRow } from './parameters.js';
 import type { ProvisionerJobRow } from './provisionerJobs.js';
 import { revive } from './views.js';
 
@@ -44,16 +46,17 @@ export async function getTemplatesByIDs(db: Queryable, ids: string[]): Promise<T
 }
 
 /**
- * What a new build needs of its template version, in ONE statement: the version, its template (undefined: none) and
- * its import job (undefined: gone), read together as JSON and revived into the usual row types.
+ * What a new build needs of its template version, in ONE statement: the version, its template (undefined: none), its
+ * import job (undefined: gone) and its rich parameter declarations, read together as JSON and revived into the usual
+ * row types.
  */
 export async function getTemplateVersionForBuild(
   db: Queryable,
   id: string,
-): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow } | undefined> {
-  const { rows } = await db.query<{ version: Record<string, unknown>; template: Record<string, unknown> | null; job: Record<string, unknown> | null }>({
+): Promise<{ version: TemplateVersionRow; template?: TemplateRow; importJob?: ProvisionerJobRow; parameters: TemplateVersionParameterRow[] } | undefined> {
+  const { rows } = await db.query<{ version: Record<string, unknown>; template: Record<string, unknown> | null; job: Record<string, unknown> | null; parameters: TemplateVersionParameterRow[] }>({
     name: 'kiln_template_version_for_build',
-    text: `SELECT to_jsonb(v) AS version, to_jsonb(t) AS template, to_jsonb(j) AS job
+    text: `SELECT to_jsonb(v) AS version, to_jsonb(t) AS template, to_jsonb(j) AS job, ${VERSION_PARAMETERS_JSON('v')} AS parameters
      FROM template_versions v LEFT JOIN templates t ON t.id = v.template_id LEFT JOIN provisioner_jobs j ON j.id = v.job_id
      WHERE v.id = $1`,
     values: [id],
@@ -64,6 +67,7 @@ export async function getTemplateVersionForBuild(
     version: revive<TemplateVersionRow>(r.version),
     template: r.template ? revive<TemplateRow>(r.template) : undefined,
     importJob: r.job ? revive<ProvisionerJobRow>(r.job) : undefined,
+    parameters: r.parameters,
   };
 }
 

@@ -19,12 +19,6 @@ export async function getWorkspaceByID(db: Queryable, id: string): Promise<Works
   return rows[0];
 }
 
-/** Locks the workspace row: concurrent build creations for one workspace queue up here instead of racing. */
-export async function getWorkspaceByIDForUpdate(db: Queryable, id: string): Promise<WorkspaceRow | undefined> {
-  const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1 FOR UPDATE', [id]);
-  return rows[0];
-}
-
 /** The live workspace of that owner and name; with `deleted`, the most recently deleted one instead. */
 export async function getWorkspaceByOwnerAndName(db: Queryable, ownerId: string, name: string, deleted = false): Promise<WorkspaceRow | undefined> {
   const { rows } = await db.query<WorkspaceRow>(

@@ -1,0 +1,124 @@
+import type { Queryable } from '../pool.js';
+
+import type { NameValue, TemplateVersionParameterRow } from './parameters.js';
+import type { InsertProvisionerJobParams, ProvisionerJobRow } from './provisionerJobs.js';
+import type { TemplateRow, TemplateVersionRow } from './templates.js';
+import { revive } from './views.js';
+import type { InsertWorkspaceBuildParams, WorkspaceBuildRow } from './workspaceBuilds.js';
+import type { WorkspaceRow } from './workspaces.js';
+
+/**
+ * Build creation in two statements: everything a new build is decided from, read at once (`getBuildSource`), then the
+ * job, the build and its parameter values written by one statement (`insertBuildWithJob`). No lock is held in
+ * between: the unique (workspace_id, build_number) settles a race, as the workspace row lock did before — the loser's
+ * insert fails whole and answers 409, the same answer the lock gave it.
+ */
+
+/** A version's rich parameter declarations, in display order (`order`, then name, as Coder sorts them), as JSON. */
+export const VERSION_PARAMETERS_JSON = (version: string) => `(SELECT coalesce(json_agg(tp ORDER BY tp.display_order, tp.name), '[]')
+  FROM template_version_parameters tp WHERE tp.template_version_id = ${version}.id)`;
+
+export interface BuildSource {
+  workspace: WorkspaceRow;
+  /** The workspace's latest build (state included: a new build starts from it), its job's timestamps and its values. */
+  latest?: {
+    build: WorkspaceBuildRow;
+    job?: Pick<ProvisionerJobRow, 'started_at' | 'completed_at' | 'canceled_at' | 'error'>;
+    parameters: NameValue[];
+  };
+  /** The version built: the one asked for, else the latest build's (undefined: no such version). */
+  version?: TemplateVersionRow;
+  template?: TemplateRow;
+  importJob?: ProvisionerJobRow;
+  /** The version's rich parameter declarations. */
+  parameters: TemplateVersionParameterRow[];
+}
+
+type Raw = Record<string, unknown>;
+
+/**
+ * One statement: the workspace, its latest build with that build's job and parameter values, and the version to build
+ * (`versionId`, or else the latest build's) with its template, import job and parameter declarations.
+ */
+export async function getBuildSource(db: Queryable, workspaceId: string, versionId: string | null): Promise<BuildSource | undefined> {
+  const { rows } = await db.query<{
+    workspace: Raw; latest: Raw | null; latest_state: Buffer | null; latest_job: Raw | null; latest_parameters: NameValue[] | null;
+    version: Raw | null; template: Raw | null; import_job: Raw | null; parameters: TemplateVersionParameterRow[] | null;
+  }>({
+    name: 'kiln_build_source',
+    text: `SELECT to_jsonb(w) AS workspace,
+        to_jsonb(lb) - 'provisioner_state' AS latest, lb.provisioner_state AS latest_state,
+        CASE WHEN lj.id IS NOT NULL THEN json_build_object('started_at', lj.started_at, 'completed_at', lj.completed_at,
+          'canceled_at', lj.canceled_at, 'error', lj.error) END AS latest_job,
+        (SELECT json_agg(json_build_object('name', p.name, 'value', p.value) ORDER BY p.name)
+           FROM workspace_build_parameters p WHERE p.workspace_build_id = lb.id) AS latest_parameters,
+        to_jsonb(v) AS version, to_jsonb(t) AS template, to_jsonb(vj) AS import_job,
+        CASE WHEN v.id IS NOT NULL THEN ${VERSION_PARAMETERS_JSON('v')} END AS parameters
+      FROM workspaces w
+      LEFT JOIN LATERAL (SELECT * FROM workspace_builds b WHERE b.workspace_id = w.id ORDER BY b.build_number DESC LIMIT 1) lb ON true
+      LEFT JOIN provisioner_jobs lj ON lj.id = lb.job_id
+      LEFT JOIN template_versions v ON v.id = coalesce($2::uuid, lb.template_version_id)
+      LEFT JOIN templates t ON t.id = v.template_id
+      LEFT JOIN provisioner_jobs vj ON vj.id = v.job_id
+      WHERE w.id = $1`,
+    values: [workspaceId, versionId],
+  });
+  const r = rows[0];
+  if (!r) return undefined;
+  let latest: BuildSource['latest'];
+  if (r.latest) {
+    const build = revive<WorkspaceBuildRow>(r.latest);
+    build.provisioner_state = r.latest_state;
+    latest = {
+      build,
+      job: r.latest_job ? revive<NonNullable<NonNullable<BuildSource['latest']>['job']>>(r.latest_job) : undefined,
+      parameters: r.latest_parameters ?? [],
+    };
+  }
+  return {
+    workspace: revive<WorkspaceRow>(r.workspace),
+    latest,
+    version: r.version ? revive<TemplateVersionRow>(r.version) : undefined,
+    template: r.template ? revive<TemplateRow>(r.template) : undefined,
+    importJob: r.import_job ? revive<ProvisionerJobRow>(r.import_job) : undefined,
+    parameters: r.parameters ?? [],
+  };
+}
+
+/**
+ * One statement: the job (with the notification that wakes idle daemons), the build (with its workspace's), and the
+ * build's rich parameter values. Both notifications are sent when the statement's transaction commits, so no daemon
+ * and no watcher hears of a build it cannot yet read; a failure (the unique build number) leaves nothing behind.
+ */
+export async function insertBuildWithJob(
+  db: Queryable,
+  job: InsertProvisionerJobParams & { notifyChannel: string },
+  build: Omit<InsertWorkspaceBuildParams, 'jobId' | 'now'>,
+  parameters: readonly NameValue[],
+): Promise<WorkspaceBuildRow> {
+  const { rows } = await db.query<WorkspaceBuildRow>({
+    name: 'kiln_insert_build_with_job',
+    text: `WITH job AS (
+        INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
+        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
+      build AS (
+        INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
+          provisioner_state, job_id, reason)
+        SELECT $11, $2, $2, $12, $13, $14, $15, $16, $17, job.id, $18 FROM job
+        RETURNING id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
+          NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost),
+      params AS (
+        INSERT INTO workspace_build_parameters (workspace_build_id, name, value)
+        SELECT build.id, r.name, r.value FROM build, unnest($20::text[], $21::text[]) AS r(name, value)),
+      note AS (SELECT pg_notify($10, job.id::text), pg_notify($19, '') FROM job)
+      SELECT build.* FROM build WHERE (SELECT count(*) FROM note) >= 0`,
+    values: [
+      job.id, job.now, job.organizationId, job.initiatorId, job.provisioner, job.type, JSON.stringify(job.input), job.fileId, JSON.stringify(job.tags),
+      job.notifyChannel,
+      build.id, build.workspaceId, build.templateVersionId, build.buildNumber, build.transition, build.initiatorId, build.state, build.reason,
+      build.notifyChannel,
+      parameters.map((p) => p.name), parameters.map((p) => p.value),
+    ],
+  });
+  return rows[0] as WorkspaceBuildRow;
+}
