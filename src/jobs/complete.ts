@@ -1,10 +1,11 @@
 import { inTx, type Queryable } from '../db/pool.js';
-import { endJob, getJobForUpdateWithTarget } from '../db/queries/jobEnd.js';
+import { completeBuildJob, endJob, getJobForUpdateWithTarget } from '../db/queries/jobEnd.js';
 import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
 import type { BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
-import { jobEndedNotes, type JobsContext } from './context.js';
+import { workspaceChannel } from './channels.js';
+import { jobEndedLogsNote, jobEndedNotes, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
@@ -15,7 +16,9 @@ const NO_ERROR_MESSAGE = 'The provisioner failed without an error message.';
  * A daemon reports success (reference §7.10). In ONE transaction, with the job row locked first: the job is completed,
  * the build gets the new state (replaced wholesale) and, for `start`, its autostop deadline; the reported resources,
  * metadata, agents and apps are inserted; a delete build soft-deletes the workspace. An import stores its resource
- * preview on the import job. A report that cannot be stored fails the job instead, with nothing half-written.
+ * preview on the import job. A report that cannot be stored fails the job instead, with nothing half-written. A
+ * build's success takes the row lock with its first write (`storeBuildCompletion`): without resources it is one
+ * statement in all.
  */
 export async function completeJob(ctx: JobsContext, workerId: string, req: CompleteJobRequest): Promise<void> {
   const stateOnFailure = req.workspace_build ? { state: req.workspace_build.state } : undefined;
@@ -36,12 +39,35 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
   try {
-    await inTx(ctx.pool, storeCompletion);
+    if (!(req.workspace_build && (await storeBuildCompletion(req.workspace_build)))) await inTx(ctx.pool, storeCompletion);
   } catch (e) {
     if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
     if (!isDataError(e)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });
+  }
+
+  /**
+   * A build's success: ONE statement (`completeBuildJob`), in a transaction with the resources' inserts when there are
+   * any. False when that statement matched nothing: the general path below then says why under the row lock.
+   */
+  async function storeBuildCompletion(build: NonNullable<CompleteJobRequest['workspace_build']>): Promise<boolean> {
+    const now = ctx.clock.now();
+    const resources = build.resources ?? [];
+    const write = async (db: Queryable): Promise<boolean> => {
+      const done = await completeBuildJob(db, {
+        jobId: req.job_id,
+        workerId,
+        now,
+        state: Buffer.from(build.state ?? new Uint8Array(0)),
+        workspaceChannelPrefix: workspaceChannel(''),
+        ...jobEndedLogsNote(req.job_id),
+      });
+      if (!done) return false;
+      await insertResources(db, { jobId: req.job_id, transition: done.transition, now, resources });
+      return true;
+    };
+    return resources.length === 0 ? write(ctx.pool) : inTx(ctx.pool, write);
   }
 
   async function storeCompletion(tx: Queryable): Promise<void> {

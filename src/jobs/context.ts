@@ -54,6 +54,12 @@ export async function publishJobEnded(ctx: JobsContext, jobId: string, workspace
 
 /** `publishJobEnded`'s notifications, for a transaction to send when it commits (src/db/queries/jobEnd.ts). */
 export function jobEndedNotes(jobId: string, workspaceId?: string): { channel: string; payload: string }[] {
+  const logs = jobEndedLogsNote(jobId);
+  return [...(workspaceId ? [{ channel: workspaceChannel(workspaceId), payload: '' }] : []), { channel: logs.logsChannel, payload: logs.logsPayload }];
+}
+
+/** The notification that tells a job's log followers its logs ended (deviation 5). */
+export function jobEndedLogsNote(jobId: string): { logsChannel: string; logsPayload: string } {
   const end: LogsNotification = { created_after: 0, end_of_logs: true };
-  return [...(workspaceId ? [{ channel: workspaceChannel(workspaceId), payload: '' }] : []), { channel: jobLogsChannel(jobId), payload: JSON.stringify(end) }];
+  return { logsChannel: jobLogsChannel(jobId), logsPayload: JSON.stringify(end) };
 }

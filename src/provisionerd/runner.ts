@@ -5,7 +5,7 @@ import path from 'node:path';
 import { backoffDelay, sleep } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError, isRetryable } from '../lib/errors.js';
-import { extractTar } from '../provisionersdk/extract.js';
+import { extractTar, templateFiles } from '../provisionersdk/extract.js';
 import { PHASE_STAGE, type Phase, type Provisioner, type ProvisionResult } from '../provisionersdk/provisioner.js';
 import type { LogLevel } from '../sdk/types/provisionerJobs.js';
 import { isProvisionerdError, type AcquiredJob, type ProvisionerDaemonClient } from '../sdk/types/provisionerd.js';
@@ -93,7 +93,9 @@ export class JobRunner {
   async #execute(): Promise<Outcome> {
     const { job, o } = this;
     this.#marker('Setting up');
-    const dir = await mkdtemp(path.join(o.workDir, 'kiln-job-'));
+    // A provisioner that only reads the template gets its files in memory: no directory to make, fill and remove.
+    const inMemory = o.provisioners[job.provisioner]?.inMemory === true;
+    const dir = inMemory ? '' : await mkdtemp(path.join(o.workDir, 'kiln-job-'));
     try {
       const build = job.workspace_build;
       if (build?.orphan && build.transition === 'delete') {
@@ -101,21 +103,25 @@ export class JobRunner {
         this.#log('provisioner_daemon', 'warn', 'Orphan delete: the provisioner was not run, so this workspace\'s resources were left in place.', PHASE_STAGE.delete);
         return { ok: true, result: { resources: [], state: EMPTY } };
       }
-      const extracted = await extractTar(job.template_source_archive, dir).catch((e: unknown) => {
-        throw new Error(`unpack template archive: ${coerceError(e).message}`);
-      });
-      for (const s of extracted.skipped) this.#log('provisioner_daemon', 'warn', `${s.path}: ${s.reason}`, 'Setting up');
+      const unpacked = await (inMemory ? Promise.resolve().then(() => templateFiles(job.template_source_archive)) : extractTar(job.template_source_archive, dir)).catch(
+        (e: unknown) => {
+          throw new Error(`unpack template archive: ${coerceError(e).message}`);
+        },
+      );
+      for (const s of unpacked.skipped) this.#log('provisioner_daemon', 'warn', `${s.path}: ${s.reason}`, 'Setting up');
       // A template version dry run plans the `start` of a would-be workspace.
       const phase: Phase = build ? build.transition : job.template_dry_run ? 'start' : 'import';
       this.#marker(PHASE_STAGE[phase]);
-      return await this.#provision(phase, dir);
+      return await this.#provision(phase, dir, 'contents' in unpacked ? unpacked.contents : undefined);
     } finally {
       this.#marker('Cleaning Up');
-      await rm(dir, { recursive: true, force: true }).catch((e: unknown) => o.logger.warn({ dir, err: coerceError(e).message }, 'could not remove a job directory'));
+      if (!inMemory) {
+        await rm(dir, { recursive: true, force: true }).catch((e: unknown) => o.logger.warn({ dir, err: coerceError(e).message }, 'could not remove a job directory'));
+      }
     }
   }
 
-  async #provision(phase: Phase, directory: string): Promise<Outcome> {
+  async #provision(phase: Phase, directory: string, files?: ReadonlyMap<string, Uint8Array>): Promise<Outcome> {
     const { job, o } = this;
     const provisioner = o.provisioners[job.provisioner];
     if (!provisioner) return { ok: false, error: `This provisioner daemon cannot run provisioner "${job.provisioner}".` };
@@ -128,6 +134,7 @@ export class JobRunner {
       {
         phase,
         directory,
+        ...(files ? { files } : {}),
         state: build?.state ?? EMPTY,
         parameters: build?.parameter_values ?? dry?.parameter_values ?? imp?.parameter_values ?? [],
         richParameters: build?.rich_parameter_values ?? [],

@@ -27,6 +27,39 @@ const MiB = 1024 * 1024;
  * refuses the archive with a `TarError` naming the entry.
  */
 export async function extractTar(data: Uint8Array, dir: string, limits: ExtractLimits = {}): Promise<ExtractResult> {
+  const { plan, result } = planTar(data, limits);
+  const root = path.resolve(dir);
+  for (const { rel, entry } of plan) {
+    const target = path.join(root, ...rel.split('/'));
+    if (entry.type === 'dir') {
+      await mkdir(target, { recursive: true, mode: 0o755 });
+      result.dirs++;
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    // Keep the permission bits only (no setuid/setgid/sticky); mode 0 means 0600, as in Coder; the owner can always
+    // read and write what it unpacked.
+    const mode = ((entry.mode & 0o777) || 0o600) | 0o600;
+    await writeFile(target, entry.data, { mode });
+    await chmod(target, mode);
+    result.files++;
+  }
+  return result;
+}
+
+/**
+ * The archive's regular files in memory, by their normalised relative path, after the same checks as `extractTar`
+ * (a refused archive throws the same `TarError`), with the same entries skipped: for a provisioner that reads the
+ * template without a directory (`Provisioner.inMemory`).
+ */
+export function templateFiles(data: Uint8Array, limits: ExtractLimits = {}): { contents: Map<string, Uint8Array>; skipped: ExtractResult['skipped'] } {
+  const { plan, result } = planTar(data, limits);
+  const contents = new Map<string, Uint8Array>();
+  for (const { rel, entry } of plan) if (entry.type === 'file') contents.set(rel, entry.data);
+  return { contents, skipped: result.skipped };
+}
+
+function planTar(data: Uint8Array, limits: ExtractLimits): { plan: { rel: string; entry: TarEntry }[]; result: ExtractResult } {
   const maxFile = limits.maxFileBytes ?? 10 * MiB;
   const maxTotal = limits.maxTotalBytes ?? 100 * MiB;
   const maxEntries = limits.maxEntries ?? 10_000;
@@ -67,24 +100,7 @@ export async function extractTar(data: Uint8Array, dir: string, limits: ExtractL
         result.skipped.push({ path: entry.path, reason: `entry of type "${entry.typeflag}" not extracted (only files and directories are)` });
     }
   }
-
-  const root = path.resolve(dir);
-  for (const { rel, entry } of plan) {
-    const target = path.join(root, ...rel.split('/'));
-    if (entry.type === 'dir') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
-      result.dirs++;
-      continue;
-    }
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-    // Keep the permission bits only (no setuid/setgid/sticky); mode 0 means 0600, as in Coder; the owner can always
-    // read and write what it unpacked.
-    const mode = ((entry.mode & 0o777) || 0o600) | 0o600;
-    await writeFile(target, entry.data, { mode });
-    await chmod(target, mode);
-    result.files++;
-  }
-  return result;
+  return { plan, result };
 }
 
 /** The entry's path relative to the extraction root, normalised; refuses anything that would land outside it. */

@@ -41,8 +41,10 @@ export interface VariableValue {
 
 export interface ProvisionRequest {
   phase: Phase;
-  /** The template's files, unpacked; the plugin may write scratch files here. */
+  /** The template's files, unpacked; the plugin may write scratch files here. Empty for an `inMemory` provisioner. */
   directory: string;
+  /** The template's regular files by relative path, for an `inMemory` provisioner (which gets no directory). */
+  files?: ReadonlyMap<string, Uint8Array>;
   /** The state the previous build left (empty for the first build and for imports). */
   state: Uint8Array;
   parameters: ParameterValue[];
@@ -126,4 +128,9 @@ export interface ProvisionResult {
 
 export interface Provisioner {
   provision(req: ProvisionRequest, ctx: ProvisionContext): Promise<ProvisionResult>;
+  /**
+   * The provisioner only reads the template's files and runs nothing from them: the daemon hands them over in memory
+   * (`ProvisionRequest.files`) instead of unpacking them into a scratch directory and removing it afterwards.
+   */
+  readonly inMemory?: boolean;
 }

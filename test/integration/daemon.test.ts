@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { ServerContext } from '../../src/api/context.js';
@@ -184,6 +187,16 @@ describe('a built-in daemon running echo scripts', () => {
     const dup = await build({ start: { resources: [{ name: 'r', type: 't', agents: [{ name: 'a', apps: [{ slug: 'x' }, { slug: 'x' }] }] }] } });
     assert.match((await finished(dup.jobId)).error ?? '', /duplicate app slug, must be unique per template: "x"/);
     assert.deepEqual(await getResourcesByJobIDs(ctx.pool, [dup.jobId]), []);
+  });
+
+  it('an echo build reads its template in memory: nothing is unpacked into the daemon\'s work directory', async () => {
+    const serverId = (await readFile(path.join(srv.dataDir, 'server-id'), 'utf8')).trim();
+    const workDir = path.join(os.tmpdir(), `kiln-jobs-${serverId}`);
+    const b = await build({ start: { logs: [{ output: 'from memory' }], hang: true } });
+    await waitFor(async () => (await jobLogs(ctx.pool, b.jobId)).some((l) => l.output === 'from memory'), 'the script to run');
+    assert.deepEqual(await readdir(workDir), [], 'no job directory while the build runs');
+    await cancelJob(ctx, b.jobId);
+    await finished(b.jobId);
   });
 
   it('lists the daemon with the job it is running', async () => {

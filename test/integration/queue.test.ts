@@ -305,6 +305,17 @@ describe('completing and failing workspace builds', () => {
     assert.equal((await buildRow(ctx.pool, z.buildId)).deadline, null, 'a workspace TTL of 0 means no autostop');
   });
 
+  it("a build's success from another worker, or twice, is refused with the reason and changes nothing", async () => {
+    const b = await runningBuild({ state: 'kept', ttlMs: 60_000 });
+    const report = { job_id: b.jobId, workspace_build: { state: new TextEncoder().encode('other'), resources: [] } };
+    await expectProvisionerdError(completeJob(ctx, randomUUID(), report), 'not_owner');
+    assert.equal((await jobRow(ctx.pool, b.jobId)).completed_at, null);
+    assert.equal((await buildRow(ctx.pool, b.buildId)).provisioner_state?.toString(), 'kept');
+    await completeJob(ctx, b.worker, { ...report, workspace_build: { state: new TextEncoder().encode('mine'), resources: [] } });
+    await expectProvisionerdError(completeJob(ctx, b.worker, report), 'already_completed');
+    assert.equal((await buildRow(ctx.pool, b.buildId)).provisioner_state?.toString(), 'mine');
+  });
+
   it('soft-deletes the workspace when a delete build completes', async () => {
     const d = await runningBuild({ transition: 'delete', state: 'st' });
     await completeJob(ctx, d.worker, { job_id: d.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });

@@ -8,7 +8,8 @@ import { revive } from './views.js';
 /**
  * Ending a job (success or failure) in two statements inside the caller's transaction: the job locked and read with
  * its build's target (`getJobForUpdateWithTarget`), then the job completed, its build updated, a deleted workspace
- * marked and the notifications queued, by ONE statement (`endJob`). Each reported resource adds its inserts.
+ * marked and the notifications queued, by ONE statement (`endJob`). Each reported resource adds its inserts. A build's
+ * success, the common case, is one statement that does both (`completeBuildJob`).
  */
 
 /** Locks the job row (cancel and completion race on it) and reads, for a build job, what its build is about. */
@@ -44,13 +45,16 @@ export interface EndJobParams {
   notes: { channel: string; payload: string }[];
 }
 
+/** `SET` of a job that ends now, with `error` (null: success). */
+const JOB_END_SET = (now: string, error: string) => `completed_at = ${now}, updated_at = ${now}, error = ${error}, started_at = COALESCE(started_at, ${now})`;
+
 /** Completes the job (a non-empty `error` fails it) and writes what that does to its build and workspace, in ONE statement. */
 export async function endJob(db: Queryable, p: EndJobParams): Promise<void> {
   for (const n of p.notes) assertChannelName(n.channel);
   await db.query({
     name: 'kiln_end_job',
     text: `WITH job AS (
-        UPDATE provisioner_jobs SET completed_at = $2, updated_at = $2, error = $3, started_at = COALESCE(started_at, $2) WHERE id = $1 RETURNING id),
+        UPDATE provisioner_jobs SET ${JOB_END_SET('$2', '$3')} WHERE id = $1 RETURNING id),
       build AS (UPDATE workspace_builds SET ${buildAfterJobSet('$2', '$5', '$6', '$7', '$8')} WHERE id = $4 RETURNING id),
       gone AS (UPDATE workspaces SET deleted = true, updated_at = $2 WHERE id = $9 RETURNING id),
       note AS (SELECT pg_notify(t.channel, t.payload) FROM unnest($10::text[], $11::text[]) WITH ORDINALITY AS t(channel, payload, ord) ORDER BY t.ord)
@@ -62,4 +66,48 @@ export async function endJob(db: Queryable, p: EndJobParams): Promise<void> {
       p.notes.map((n) => n.channel), p.notes.map((n) => n.payload),
     ],
   });
+}
+
+export interface CompleteBuildJobParams {
+  jobId: string;
+  workerId: string;
+  now: Date;
+  /** The build's new state, replacing the old one wholesale. */
+  state: Buffer;
+  /** Notifications at commit: `<workspaceChannelPrefix><workspace id>` with an empty payload, then `logsChannel`. */
+  workspaceChannelPrefix: string;
+  logsChannel: string;
+  logsPayload: string;
+}
+
+/**
+ * A build job's success in ONE statement, which is also its own check: the job is completed only if it is a build
+ * job, this worker's, started and not yet completed (the UPDATE locks the row, as a cancel does). Its build takes the
+ * new state and, for an applied `start`, the autostop deadline (the workspace's TTL, else the template's default; none
+ * when 0: `deadlineOf`); an applied `delete` soft-deletes the workspace; both notifications are queued for commit.
+ * Undefined when nothing matched: the caller finds out why under the row lock.
+ */
+export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<{ transition: 'start' | 'stop' | 'delete' } | undefined> {
+  assertChannelName(p.logsChannel);
+  const { rows } = await db.query<{ transition: 'start' | 'stop' | 'delete' }>({
+    name: 'kiln_complete_build_job',
+    text: `WITH job AS (
+        UPDATE provisioner_jobs j SET ${JOB_END_SET('$3', 'NULL')}
+        FROM workspace_builds b JOIN workspaces w ON w.id = b.workspace_id JOIN templates t ON t.id = w.template_id
+        WHERE j.id = $1 AND j.type = 'workspace_build' AND j.worker_id = $2 AND j.started_at IS NOT NULL AND j.completed_at IS NULL
+          AND b.id = (j.input ->> 'workspace_build_id')::uuid
+        RETURNING b.id AS build_id, b.transition, w.id AS workspace_id, coalesce(w.ttl_ms, t.default_ttl_ms, 0) AS ttl_ms,
+          coalesce((j.input ->> 'dry_run')::boolean, false) AS dry_run),
+      build AS (
+        UPDATE workspace_builds SET ${buildAfterJobSet('$3', 'true', '$4', "(job.transition = 'start' AND NOT job.dry_run)",
+          "(CASE WHEN job.ttl_ms > 0 THEN $3::timestamptz + job.ttl_ms * interval '1 millisecond' END)")}
+        FROM job WHERE workspace_builds.id = job.build_id RETURNING workspace_builds.id),
+      gone AS (
+        UPDATE workspaces SET deleted = true, updated_at = $3 FROM job
+        WHERE workspaces.id = job.workspace_id AND job.transition = 'delete' AND NOT job.dry_run RETURNING workspaces.id),
+      note AS (SELECT pg_notify($5 || job.workspace_id::text, ''), pg_notify($6, $7) FROM job)
+      SELECT job.transition FROM job WHERE (SELECT count(*) FROM note) >= 0`,
+    values: [p.jobId, p.workerId, p.now, p.state, p.workspaceChannelPrefix, p.logsChannel, p.logsPayload],
+  });
+  return rows[0];
 }

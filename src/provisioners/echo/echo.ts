@@ -18,6 +18,9 @@ const CANCELED = 'canceled';
  * infrastructure work, which makes builds deterministic for tests, demos and benchmarks.
  */
 export class EchoProvisioner implements Provisioner {
+  /** It reads echo.json and nothing else. */
+  readonly inMemory = true;
+
   async provision(req: ProvisionRequest, ctx: ProvisionContext): Promise<ProvisionResult> {
     const loaded = await loadScript(req);
     if ('result' in loaded) return loaded.result;
@@ -59,6 +62,14 @@ export class EchoProvisioner implements Provisioner {
   }
 }
 
+/** echo.json from the files handed over in memory, else from the directory (a missing file: ENOENT either way). */
+async function readEchoJson(req: ProvisionRequest): Promise<Buffer> {
+  if (!req.files) return readFile(path.join(req.directory, 'echo.json'));
+  const bytes = req.files.get('echo.json');
+  if (!bytes) throw Object.assign(new Error('echo.json: no such file'), { code: 'ENOENT' });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * The phase's script from the template's echo.json, or the result to report at once. Its own function so that the
  * parsed document is garbage once the phase's script was taken from it. A build parses only its phase's value
@@ -68,7 +79,7 @@ async function loadScript(req: ProvisionRequest): Promise<{ result: ProvisionRes
   let doc: unknown;
   let lines: Iterable<EchoLine> | undefined;
   try {
-    const bytes = await readFile(path.join(req.directory, 'echo.json'));
+    const bytes = await readEchoJson(req);
     const span = req.phase === 'import' ? undefined : topLevelValue(bytes, req.phase);
     if (span === null) return { result: { resources: [] } };
     if (span) {
