@@ -1,4 +1,4 @@
-import { acquireProvisionerJob, releaseProvisionerJob, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
+import { acquireProvisionerJob, releaseProvisionerJob, type AcquiredJobRow } from '../db/queries/provisionerJobs.js';
 
 import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
 import { publish, type JobsContext } from './context.js';
@@ -13,9 +13,9 @@ export interface AcquiringDaemon {
 
 /**
  * Takes the oldest job this daemon can run (ONE statement, see `acquireProvisionerJob`), or undefined when there is
- * none. A workspace build's watchers are told it started, by the same statement.
+ * none. A workspace build's watchers are told it started, and its payload is read, by the same statement.
  */
-export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<ProvisionerJobRow | undefined> {
+export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<AcquiredJobRow | undefined> {
   const job = await acquireProvisionerJob(ctx.pool, {
     now: ctx.clock.now(),
     workerId: daemon.id,

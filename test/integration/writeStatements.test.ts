@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import type { ServerContext } from '../../src/api/context.js';
+import { fileBytes } from '../../src/api/provisionerdserver/fileBytes.js';
+import { acquiredJobPayload } from '../../src/api/provisionerdserver/payload.js';
 import { withStatementCounter } from '../../src/db/statementCount.js';
 import { acquireJob } from '../../src/jobs/acquire.js';
 import { completeJob } from '../../src/jobs/complete.js';
@@ -50,9 +52,23 @@ describe('statements per write operation', () => {
     const before = await routeStatements(srv, 'POST', route);
     const build = await client.createWorkspaceBuild(ws, { transition: 'start', template_version_id: t.versionId });
     const post = (await routeStatements(srv, 'POST', route)) - before;
+    // The insert answered with the build's view: what a read of the build says (no daemon runs here: still pending).
+    assert.deepEqual(build, await client.workspaceBuild(build.id));
+    // Behind it in the queue, a second build's answer counts both (its own job is not yet visible to its statement).
+    const behind = await client.createWorkspaceBuild(await insertWorkspace(ctx.pool, owner, t), { transition: 'start', template_version_id: t.versionId });
+    assert.deepEqual([behind.job.queue_position, behind.job.queue_size], [2, 2]);
+    assert.deepEqual(behind, await client.workspaceBuild(behind.id));
     const worker = randomUUID();
     const acquire = await count(() => acquireJob(ctx, { id: worker, provisioners: ['echo'], tags: { scope: 'organization' } }));
     assert.equal(acquire.value?.id, build.job.id);
+    // The build's payload came with the acquisition; read on its own it is one statement, and the same.
+    const acquired = acquire.value;
+    assert.ok(acquired?.buildPayload, 'the acquisition read the payload');
+    await fileBytes(ctx, acquired.file_id); // the template archive, kept in memory after its first read
+    const payload = await count(() => acquiredJobPayload(ctx, acquired));
+    const payloadAlone = await count(() => acquiredJobPayload(ctx, { ...acquired, buildPayload: undefined }));
+    assert.equal(payload.value.workspace_build?.workspace_build_id, build.id);
+    assert.deepEqual(payload.value, payloadAlone.value);
     // A time with milliseconds, as a daemon stamps it; each path stores it exactly (times travel as float8 ms).
     const at = Date.UTC(2026, 11, 1, 12, 34, 56, 789);
     const line = { created_at: at, source: 'provisioner' as const, level: 'info' as const, stage: 'Starting workspace', output: 'hello' };
@@ -88,12 +104,12 @@ describe('statements per write operation', () => {
     const postLatestVersion = (await routeStatements(srv, 'POST', route)) - beforeNext;
     assert.equal(next.template_version_id, t.versionId);
     const counts = {
-      post, postLatestVersion, acquire: acquire.n, logs: logs.n, lockedLogs: lockedLogs.n, staleLogs: staleLogs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n,
+      post, postLatestVersion, acquire: acquire.n, payload: payload.n, payloadAlone: payloadAlone.n, logs: logs.n, lockedLogs: lockedLogs.n, staleLogs: staleLogs.n, moreLogs: moreLogs.n, heartbeat: heartbeat.n,
       complete: complete.n,
     };
-    // post: everything the build is decided from in one read, the job, build and values in one insert carrying their
-    // NOTIFYs, the render. staleLogs: the one statement that found the row changed, then the locked path's four.
+    // post: everything the build is decided from in one read; the job, build and values in one insert carrying their
+    // NOTIFYs and answering with the build's view. staleLogs: the one statement that found the row changed, then the locked path's four.
     // complete: one statement for the job, its build and the NOTIFYs, which checks the job as it locks it.
-    assert.deepEqual(counts, { post: 3, postLatestVersion: 3, acquire: 1, logs: 1, lockedLogs: 4, staleLogs: 5, moreLogs: 1, heartbeat: 1, complete: 1 });
+    assert.deepEqual(counts, { post: 2, postLatestVersion: 2, acquire: 1, payload: 0, payloadAlone: 1, logs: 1, lockedLogs: 4, staleLogs: 5, moreLogs: 1, heartbeat: 1, complete: 1 });
   });
 });

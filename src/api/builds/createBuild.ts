@@ -5,7 +5,7 @@ import type { ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
 import { getTemplateVersionForBuild, type TemplateRow, type TemplateVersionRow } from '../../db/queries/templates.js';
 import { insertBuildWithJob, type BuildSource } from '../../db/queries/buildCreation.js';
 import type { NameValue, TemplateVersionParameterRow } from '../../db/queries/parameters.js';
-import type { WorkspaceBuildRow } from '../../db/queries/workspaceBuilds.js';
+import type { BuildView } from '../../db/queries/views.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { JOB_POSTED_CHANNEL, workspaceChannel } from '../../jobs/channels.js';
 import { mutateTags } from '../../jobs/enqueue.js';
@@ -15,6 +15,7 @@ import { isActiveJobStatus, jobStatus } from '../convert/provisionerJobs.js';
 import { ApiError, errors } from '../http/errors.js';
 
 import { resolveBuildParameters } from './parameters.js';
+import { daemonsSeenSince } from './render.js';
 
 /**
  * Loads a build's template version with its template and import job in one statement. An unknown version is the
@@ -85,9 +86,10 @@ export function insertBuildNeedsTx(p: Pick<InsertBuildParams, 'parameterValues'>
  * Writes a build and its job: the rich values are resolved first (a refused value writes nothing), then legacy
  * parameter values if any (their own statement: call inside a transaction then, `insertBuildNeedsTx`), then ONE
  * statement with the job (which wakes the daemons on commit), the build row whose unique (workspace, number) settles
- * any race, and which notifies the workspace's watchers on commit, and the build's rich values.
+ * any race, and which notifies the workspace's watchers on commit, and the build's rich values. Returns the new build's
+ * view, read by that same statement.
  */
-export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBuildParams): Promise<WorkspaceBuildRow> {
+export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBuildParams): Promise<BuildView> {
   const now = ctx.clock.now();
   const richValues = resolveBuildParameters({
     declared: p.declaredParameters,
@@ -130,6 +132,7 @@ export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBu
       notifyChannel: workspaceChannel(p.workspace.id),
     },
     richValues,
+    daemonsSeenSince(ctx),
   );
 }
 

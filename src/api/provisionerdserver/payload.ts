@@ -1,5 +1,5 @@
 import { getTemplateVersionUserVariableValues } from '../../db/queries/parameters.js';
-import type { ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
+import type { AcquiredJobRow, ProvisionerJobRow, TemplateVersionDryRunJobInput, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../../db/queries/provisionerJobs.js';
 import { getBuildJobPayload, getImportJobTarget, getParameterValuesByScopes, type ParameterValueRow } from '../../db/queries/provisionerJobTargets.js';
 import { getUserByID } from '../../db/queries/users.js';
 import type { AcquiredJob, ParameterValue } from '../../sdk/types/provisionerd.js';
@@ -16,7 +16,7 @@ export class InvalidJobError extends Error {
 }
 
 /** Everything a daemon needs to run an acquired job (reference §7.4), read once at acquire time. */
-export async function acquiredJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
+export async function acquiredJobPayload(ctx: ServerContext, job: AcquiredJobRow): Promise<AcquiredJob> {
   if (job.type === 'workspace_build') return buildJobPayload(ctx, job);
   const [file, initiator] = await Promise.all([fileBytes(ctx, job.file_id), getUserByID(ctx.pool, job.initiator_id)]);
   if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
@@ -89,10 +89,13 @@ function payloadBase(job: ProvisionerJobRow, file: Buffer, userName: string) {
   };
 }
 
-/** A workspace build's payload: the archive (from memory, usually) and ONE statement for the rest (`getBuildJobPayload`). */
-async function buildJobPayload(ctx: ServerContext, job: ProvisionerJobRow): Promise<AcquiredJob> {
+/**
+ * A workspace build's payload: the archive (from memory, usually) and the rest, read by the acquisition's own statement
+ * (`acquireProvisionerJob`), else by one of its own (`getBuildJobPayload`).
+ */
+async function buildJobPayload(ctx: ServerContext, job: AcquiredJobRow): Promise<AcquiredJob> {
   const buildId = (job.input as unknown as WorkspaceBuildJobInput).workspace_build_id;
-  const [file, t] = await Promise.all([fileBytes(ctx, job.file_id), getBuildJobPayload(ctx.pool, buildId, job.initiator_id)]);
+  const [file, t] = await Promise.all([fileBytes(ctx, job.file_id), job.buildPayload ?? getBuildJobPayload(ctx.pool, buildId, job.initiator_id)]);
   if (!file) throw new InvalidJobError(`get file: file ${job.file_id} not found`);
   if (!t) {
     // The same order of checks as the other job types, so the message names the first thing missing.

@@ -237,15 +237,15 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         // between took this number, and the insert's unique (workspace, number) answers 409 below, as a lock would.
         buildNumber: nextBuildNumber(src.latest),
       };
-      let build;
+      let view;
       try {
-        build = insertBuildNeedsTx(p) ? await inTx(ctx.pool, (tx) => insertBuild(ctx, tx, p)) : await insertBuild(ctx, ctx.pool, p);
+        view = insertBuildNeedsTx(p) ? await inTx(ctx.pool, (tx) => insertBuild(ctx, tx, p)) : await insertBuild(ctx, ctx.pool, p);
       } catch (e) {
         if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
         throw e;
       }
-      // The workspace's watchers were notified by the build insert, at commit (insertBuild).
-      return reply.code(201).send((await renderBuilds(ctx, [build]))[0]);
+      // The workspace's watchers were notified by the build insert, at commit; the insert read the new build's view.
+      return reply.code(201).send(assembleBuild(ctx, view));
     },
   );
 

@@ -3,7 +3,7 @@ import type { Queryable } from '../pool.js';
 import type { NameValue, TemplateVersionParameterRow } from './parameters.js';
 import type { InsertProvisionerJobParams, ProvisionerJobRow } from './provisionerJobs.js';
 import type { TemplateRow, TemplateVersionRow } from './templates.js';
-import { revive } from './views.js';
+import { BUILD_VIEW_OTHER_JOINS, buildViewColumns, revive, reviveBuildView, type BuildView } from './views.js';
 import type { InsertWorkspaceBuildParams, WorkspaceBuildRow } from './workspaceBuilds.js';
 import type { WorkspaceRow } from './workspaces.js';
 
@@ -87,20 +87,23 @@ export async function getBuildSource(db: Queryable, workspaceId: string, version
 
 /**
  * One statement: the job (with the notification that wakes idle daemons), the build (with its workspace's), and the
- * build's rich parameter values. Both notifications are sent when the statement's transaction commits, so no daemon
- * and no watcher hears of a build it cannot yet read; a failure (the unique build number) leaves nothing behind.
+ * build's rich parameter values; it answers with the new build's view (as `getBuildViewByID` reads one), so the
+ * response costs no statement of its own. Both notifications are sent when the statement's transaction commits, so
+ * no daemon and no watcher hears of a build it cannot yet read; a failure (the unique build number) leaves nothing
+ * behind. `seenSince`: see `getBuildViewByID`.
  */
 export async function insertBuildWithJob(
   db: Queryable,
   job: InsertProvisionerJobParams & { notifyChannel: string },
   build: Omit<InsertWorkspaceBuildParams, 'jobId' | 'now'>,
   parameters: readonly NameValue[],
-): Promise<WorkspaceBuildRow> {
-  const { rows } = await db.query<WorkspaceBuildRow>({
+  seenSince: Date,
+): Promise<BuildView> {
+  const { rows } = await db.query<Record<string, unknown>>({
     name: 'kiln_insert_build_with_job',
     text: `WITH job AS (
         INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
-        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
+        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *),
       build AS (
         INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
           provisioner_state, job_id, reason)
@@ -111,14 +114,16 @@ export async function insertBuildWithJob(
         INSERT INTO workspace_build_parameters (workspace_build_id, name, value)
         SELECT build.id, r.name, r.value FROM build, unnest($20::text[], $21::text[]) AS r(name, value)),
       note AS (SELECT pg_notify($10, job.id::text), pg_notify($19, '') FROM job)
-      SELECT build.* FROM build WHERE (SELECT count(*) FROM note) >= 0`,
+      SELECT ${buildViewColumns('$22', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}
+      WHERE (SELECT count(*) FROM note) >= 0`,
     values: [
       job.id, job.now, job.organizationId, job.initiatorId, job.provisioner, job.type, JSON.stringify(job.input), job.fileId, JSON.stringify(job.tags),
       job.notifyChannel,
       build.id, build.workspaceId, build.templateVersionId, build.buildNumber, build.transition, build.initiatorId, build.state, build.reason,
       build.notifyChannel,
       parameters.map((p) => p.name), parameters.map((p) => p.value),
+      seenSince,
     ],
   });
-  return rows[0] as WorkspaceBuildRow;
+  return reviveBuildView(rows[0] as Record<string, unknown>);
 }

@@ -62,23 +62,22 @@ export interface BuildJobPayload extends BuildJobTarget {
  * the build's rich values and the version's variables, each in the order its own query gives.
  */
 export async function getBuildJobPayload(db: Queryable, buildId: string, initiatorId: string): Promise<BuildJobPayload | undefined> {
-  const { rows } = await db.query<BuildJobPayload>({
-    name: 'kiln_build_job_payload',
-    text: `SELECT ${BUILD_TARGET_COLUMNS},
-            (SELECT username FROM users WHERE id = $2) AS initiator_username,
-            coalesce((SELECT json_agg(json_build_object('scope', p.scope, 'scope_id', p.scope_id, 'name', p.name, 'source_scheme', p.source_scheme,
-                                                         'source_value', p.source_value, 'destination_scheme', p.destination_scheme) ORDER BY p.name)
-                      FROM parameter_values p
-                      WHERE (p.scope, p.scope_id) IN (('import_job', v.job_id), ('template', t.id), ('workspace', w.id))), '[]') AS parameter_values,
-            coalesce((SELECT json_agg(json_build_object('name', bp.name, 'value', bp.value) ORDER BY bp.name)
-                      FROM workspace_build_parameters bp WHERE bp.workspace_build_id = b.id), '[]') AS rich_parameter_values,
-            coalesce((SELECT json_agg(tv ORDER BY tv.name) FROM template_version_variables tv WHERE tv.template_version_id = b.template_version_id), '[]') AS variables
-     ${BUILD_TARGET_FROM}
-     WHERE b.id = $1`,
-    values: [buildId, initiatorId],
-  });
+  const { rows } = await db.query<BuildJobPayload>({ name: 'kiln_build_job_payload', text: BUILD_JOB_PAYLOAD('$1', '$2'), values: [buildId, initiatorId] });
   return rows[0];
 }
+
+/** `getBuildJobPayload`'s statement for the build `buildId` and the initiator `initiatorId` (SQL expressions). */
+export const BUILD_JOB_PAYLOAD = (buildId: string, initiatorId: string) => `SELECT ${BUILD_TARGET_COLUMNS},
+    (SELECT username FROM users WHERE id = ${initiatorId}) AS initiator_username,
+    coalesce((SELECT json_agg(json_build_object('scope', p.scope, 'scope_id', p.scope_id, 'name', p.name, 'source_scheme', p.source_scheme,
+                                                 'source_value', p.source_value, 'destination_scheme', p.destination_scheme) ORDER BY p.name)
+              FROM parameter_values p
+              WHERE (p.scope, p.scope_id) IN (('import_job', v.job_id), ('template', t.id), ('workspace', w.id))), '[]') AS parameter_values,
+    coalesce((SELECT json_agg(json_build_object('name', bp.name, 'value', bp.value) ORDER BY bp.name)
+              FROM workspace_build_parameters bp WHERE bp.workspace_build_id = b.id), '[]') AS rich_parameter_values,
+    coalesce((SELECT json_agg(tv ORDER BY tv.name) FROM template_version_variables tv WHERE tv.template_version_id = b.template_version_id), '[]') AS variables
+  ${BUILD_TARGET_FROM}
+  WHERE b.id = ${buildId}`;
 
 export interface ImportJobTarget {
   template_version_id: string;

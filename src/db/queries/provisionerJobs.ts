@@ -1,5 +1,7 @@
 import { UNFINISHED_JOBS_ONLY, type Queryable } from '../pool.js';
 
+import { BUILD_JOB_PAYLOAD, type BuildJobPayload } from './provisionerJobTargets.js';
+
 export type ProvisionerJobType = 'template_version_import' | 'workspace_build' | 'template_version_dry_run';
 
 export interface ProvisionerJobRow {
@@ -175,6 +177,9 @@ export interface AcquireJobParams {
   organizationId?: string | null;
 }
 
+/** An acquired job; a workspace build's comes with what its daemon is handed (null fields: see `getBuildJobPayload`). */
+export type AcquiredJobRow = ProvisionerJobRow & { buildPayload?: BuildJobPayload };
+
 /**
  * Hands the oldest job this daemon can run to it, in ONE statement. The subquery picks a candidate with
  * `FOR UPDATE SKIP LOCKED`: concurrent acquirers never wait on each other and never lock the same row (a row another
@@ -182,10 +187,10 @@ export interface AcquireJobParams {
  * stamps the row in the same statement, so nobody ever sees a job locked but not yet started. Canceled and completed
  * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
  */
-export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<ProvisionerJobRow | undefined> {
+export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<AcquiredJobRow | undefined> {
   // The same statement tells a workspace build's watchers that it started (NOTIFY on `<workspaceChannelPrefix><id>`,
   // sent at commit): acquisition is one round trip.
-  const { rows } = await db.query<ProvisionerJobRow>({
+  const { rows } = await db.query<ProvisionerJobRow & { build_payload: Record<string, unknown> | null; build_payload_state: Buffer | null }>({
     name: 'kiln_acquire_job',
     text: `${UNFINISHED_JOBS_ONLY} WITH acquired AS (
        UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
@@ -203,10 +208,19 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
        SELECT pg_notify($5 || b.workspace_id::text, '') FROM acquired a
        JOIN workspace_builds b ON b.id = (a.input->>'workspace_build_id')::uuid
        WHERE a.type = 'workspace_build')
-     SELECT acquired.* FROM acquired WHERE (SELECT count(*) FROM note) >= 0`,
+     SELECT acquired.*, to_jsonb(payload) - 'provisioner_state' AS build_payload, payload.provisioner_state AS build_payload_state
+     FROM acquired LEFT JOIN LATERAL (${BUILD_JOB_PAYLOAD("(acquired.input ->> 'workspace_build_id')::uuid", 'acquired.initiator_id')}) payload
+       ON acquired.type = 'workspace_build'
+     WHERE (SELECT count(*) FROM note) >= 0`,
     values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix, p.organizationId ?? null],
   });
-  return rows[0];
+  const r = rows[0];
+  if (!r) return undefined;
+  const { build_payload, build_payload_state, ...job } = r;
+  if (!build_payload) return job;
+  const buildPayload = build_payload as unknown as BuildJobPayload;
+  buildPayload.provisioner_state = build_payload_state;
+  return { ...job, buildPayload };
 }
 
 /**

@@ -53,7 +53,7 @@ export function revive<T>(row: Record<string, unknown>): T {
 
 type Raw = Record<string, unknown>;
 
-function reviveBuildView(r: Raw): BuildView {
+export function reviveBuildView(r: Raw): BuildView {
   const build = revive<WorkspaceBuildRow>(r.build as Raw);
   build.provisioner_state = null;
   return {
@@ -79,8 +79,10 @@ const PENDING = (t: string) => `${t}.started_at IS NULL AND ${t}.completed_at IS
  * The columns of a build view of the build `b` (a relation in the FROM clause), with the joins they need. Users lose
  * their password hash, builds their state (large, and read only by the state endpoint and the daemon). `seenSince` is
  * the placeholder of the threshold a matched daemon counts as available after (src/api/provisionerJobs/matched.ts).
+ * `jobUnseen`: the pending job `j` is being inserted by the same statement, so its own snapshot cannot count it in
+ * its queue; it is added.
  */
-const buildViewColumns = (seenSince: string) => `
+export const buildViewColumns = (seenSince: string, jobUnseen = false) => `
   to_jsonb(b) - 'provisioner_state' AS build,
   to_jsonb(bw) AS workspace,
   to_jsonb(bt) AS template,
@@ -89,7 +91,8 @@ const buildViewColumns = (seenSince: string) => `
   to_jsonb(i) - 'hashed_password' AS initiator,
   v.name AS version_name,
   CASE WHEN ${PENDING('j')} THEN (
-    SELECT json_build_object('position', count(*) FILTER (WHERE (q.created_at, q.id) <= (j.created_at, j.id)), 'size', count(*))
+    SELECT json_build_object('position', count(*) FILTER (WHERE (q.created_at, q.id) <= (j.created_at, j.id)) + ${jobUnseen ? 1 : 0},
+                             'size', count(*) + ${jobUnseen ? 1 : 0})
     FROM provisioner_jobs q WHERE ${PENDING('q')} AND q.provisioner = j.provisioner AND q.tags = j.tags
   ) END AS queue,
   CASE WHEN j.started_at IS NULL AND j.completed_at IS NULL THEN (
@@ -106,13 +109,16 @@ const buildViewColumns = (seenSince: string) => `
   (SELECT coalesce(json_agg(p ORDER BY p.ordinal, p.slug), '[]') FROM workspace_apps p JOIN workspace_agents a ON a.id = p.agent_id
     JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = j.id) AS apps`;
 
-const BUILD_VIEW_JOINS = `
+/** What a build view joins besides its build `b` and job `j`. */
+export const BUILD_VIEW_OTHER_JOINS = `
   JOIN workspaces bw ON bw.id = b.workspace_id
   JOIN templates bt ON bt.id = bw.template_id
   JOIN users o ON o.id = bw.owner_id
   JOIN users i ON i.id = b.initiator_id
-  JOIN provisioner_jobs j ON j.id = b.job_id
   LEFT JOIN template_versions v ON v.id = b.template_version_id`;
+
+const BUILD_VIEW_JOINS = `
+  JOIN provisioner_jobs j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}`;
 
 export async function getBuildViewByID(db: Queryable, id: string, seenSince: Date): Promise<BuildView | undefined> {
   const { rows } = await db.query<Raw>({
