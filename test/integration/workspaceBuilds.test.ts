@@ -149,8 +149,13 @@ describe('workspace builds', () => {
       start: { resources: [{ name: 'some', type: 'example', agents: [{ name: 'dev' }] }, { name: 'another', type: 'example' }] },
     });
     const ws = await createWorkspace(owner.client, org, template.id);
-    await expectApiError(owner.client.workspaceBuildResources(ws.latest_build.id), 400, "Job hasn't completed!");
+    // A build that has not completed (one that hangs until canceled, so the check cannot race its end) has none yet.
+    const hanging = await createEchoTemplate(owner.client, org, { start: { hang: true } });
+    const unfinished = await createWorkspace(owner.client, org, hanging.template.id);
+    await expectApiError(owner.client.workspaceBuildResources(unfinished.latest_build.id), 400, "Job hasn't completed!");
+    await owner.client.cancelWorkspaceBuild(unfinished.latest_build.id);
     await waitForBuild(owner.client, ws.latest_build.id);
+    await waitForBuild(owner.client, unfinished.latest_build.id);
     const fresh = await owner.client.workspace(ws.id);
     assert.equal(fresh.latest_build.resources.length, 2);
     assert.equal(fresh.latest_build.resources[0]?.name, 'some');
@@ -162,7 +167,8 @@ describe('workspace builds', () => {
   });
 
   it('concurrent POSTs on one workspace: one build is created, every other answers 409, and no job is left without its build', async () => {
-    const { template } = await createEchoTemplate(owner.client, org);
+    // The stop hangs until canceled: the winner stays active, so every other create must lose (none may come after it).
+    const { template } = await createEchoTemplate(owner.client, org, { stop: { hang: true } });
     const ws = await createWorkspace(owner.client, org, template.id);
     await waitForBuild(owner.client, ws.latest_build.id);
     const tries = await Promise.allSettled(Array.from({ length: 12 }, () => owner.client.createWorkspaceBuild(ws.id, { transition: 'stop' })));
@@ -177,6 +183,11 @@ describe('workspace builds', () => {
       `SELECT count(*)::int AS n FROM provisioner_jobs j WHERE j.type = 'workspace_build' AND NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)`,
     );
     assert.equal(stray.rows[0]?.n, 0);
+    const winner = created[0]?.status === 'fulfilled' ? created[0].value : undefined;
+    assert.ok(winner);
+    // Canceled, so its daemon is free for the tests after this one.
+    await owner.client.cancelWorkspaceBuild(winner.id);
+    await waitForBuild(owner.client, winner.id);
   });
 
   it('POST /builds errors: create transition 400, unknown version 400, version of another template 400, failed import 400', async () => {

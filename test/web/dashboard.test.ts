@@ -308,7 +308,8 @@ describe('dashboard', () => {
     await history.first().getByText('start', { exact: true }).waitFor();
     await history.nth(1).getByText('stop', { exact: true }).waitFor();
     await page.getByTestId('workspace-status').getByText('running').waitFor({ timeout: 30_000 });
-    await page.unrouteAll();
+    // The start POST's handler may still be holding its answer: wait for it, or its fulfil would meet no route.
+    await page.unrouteAll({ behavior: 'wait' });
     await page.getByText('Restarting: stopping first, then starting.').waitFor({ state: 'detached' });
   });
 
