@@ -125,5 +125,7 @@ export async function insertBuildWithJob(
       seenSince,
     ],
   });
-  return reviveBuildView(rows[0] as Record<string, unknown>);
+  // The view joins the workspace, its template and both users, which the caller just read; none can be gone.
+  if (!rows[0]) throw new Error(`build ${build.id}: inserted, but its workspace, template or users were not found`);
+  return reviveBuildView(rows[0]);
 }
