@@ -121,6 +121,44 @@ describe('external provisioner daemons', () => {
     }
   });
 
+  it('an update with a malformed line or job id is refused with the field named, stores nothing, and the job goes on', async () => {
+    const client = new NetworkProvisionerdClient({
+      urls: [srv.url],
+      organization: 'default',
+      auth: { psk: PSK },
+      name: 'malformed',
+      instanceId: 'malformed-1',
+      version: 'test',
+      provisioners: ['echo'],
+      tags: { pool: 'malformed' },
+    });
+    try {
+      await client.connect();
+      const v = await version(owner.client, {}, { pool: 'malformed' });
+      const job = await client.acquireJob(new AbortController().signal);
+      assert.equal(job?.job_id, v.job.id);
+      const good = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Parse', output: 'kept' };
+      const hostile: [Record<string, unknown>, RegExp][] = [
+        [{ ...good, output: 42 }, /logs\[0\]\.output must be a string/],
+        [{ ...good, created_at: 'yesterday' }, /logs\[0\]\.created_at must be unix milliseconds/],
+        [{ ...good, created_at: null }, /logs\[0\]\.created_at must be unix milliseconds/],
+        [{ ...good, level: 'loud' }, /logs\[0\]\.level must be one of/],
+        [{ ...good, source: 'agent' }, /logs\[0\]\.source must be one of/],
+        [{ ...good, stage: ['x'] }, /logs\[0\]\.stage must be a string/],
+      ];
+      for (const [line, message] of hostile) {
+        await assert.rejects(client.updateJob({ job_id: job.job_id, logs: [line as never] }), message);
+      }
+      await assert.rejects(client.updateJob({ job_id: 'not-a-job', logs: [] }), /job_id must be a UUID/);
+      await client.updateJob({ job_id: job.job_id, logs: [good] });
+      await client.completeJob({ job_id: job.job_id, template_import: { start_resources: [] } });
+      assert.deepEqual((await owner.client.templateVersionLogs(v.id)).map((l) => l.output), ['kept']);
+      assert.equal((await owner.client.templateVersion(v.id)).job.status, 'succeeded');
+    } finally {
+      client.close();
+    }
+  });
+
   it('a second process under a connected daemon\'s name is refused, and so is a malformed name', async () => {
     const first = daemon(['--url', srv.url, '--psk', PSK, '--name', 'only-one', '--tag', 'pool=names']);
     await connected(first);

@@ -34,19 +34,11 @@ import { ApiError } from '../http/errors.js';
 import { effectiveTags, type DaemonAuth } from './auth.js';
 import { fileBytes } from './fileBytes.js';
 import { InProcessProvisionerdClient } from './client.js';
+import { checkJobId, checkJobLogs, WireError } from './wireChecks.js';
 
 /** Refresh a connected daemon's `last_seen_at` at most this often (it also proves the connection is alive). */
 const LAST_SEEN_WRITE_MS = 5_000;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-class WireError extends Error {
-  constructor(
-    readonly code: WireErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface SessionHooks {
   /** The connection ended: the registry forgets the session. */
@@ -142,10 +134,10 @@ export class DaemonSession {
       case 'acquire':
         return { job: await this.#acquire(client, msg.id) };
       case 'update':
-        return client.updateJob({ job_id: msg.job_id, logs: Array.isArray(msg.logs) ? msg.logs : [] });
+        return client.updateJob({ job_id: checkJobId(msg.job_id), logs: checkJobLogs(msg.logs) });
       case 'complete':
         await client.completeJob({
-          job_id: msg.job_id,
+          job_id: checkJobId(msg.job_id),
           workspace_build: msg.workspace_build ? { state: fromBase64(msg.workspace_build.state ?? ''), resources: msg.workspace_build.resources ?? [] } : undefined,
           template_import: msg.template_import,
         });
@@ -153,7 +145,7 @@ export class DaemonSession {
         return null;
       case 'fail':
         await client.failJob({
-          job_id: msg.job_id,
+          job_id: checkJobId(msg.job_id),
           error: String(msg.error ?? ''),
           workspace_build: msg.workspace_build ? { state: msg.workspace_build.state !== undefined ? fromBase64(msg.workspace_build.state) : undefined } : undefined,
         });
