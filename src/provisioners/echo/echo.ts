@@ -67,7 +67,10 @@ async function readEchoJson(req: ProvisionRequest): Promise<Buffer> {
   if (!req.files) return readFile(path.join(req.directory, 'echo.json'));
   const bytes = req.files.get('echo.json');
   if (!bytes) throw Object.assign(new Error('echo.json: no such file'), { code: 'ENOENT' });
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A copy, not a view of the server's cached archive: measured with a 200,000-line script, reading through a view
+  // raised the server's peak RSS from ~180 to ~208 MB. The copy is memory V8 is told about; without it, nothing new
+  // appears to be in use while the lines' garbage piles up, and the old generation grows longer before a full GC.
+  return Buffer.from(bytes);
 }
 
 /**
