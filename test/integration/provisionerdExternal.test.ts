@@ -90,17 +90,21 @@ describe('external provisioner daemons', () => {
     assertEnvelope(res, 400, 'Failed to accept websocket.');
   });
 
-  it('log lines re-sent after a lost reply are stored once (the network client numbers them)', async () => {
-    const client = new NetworkProvisionerdClient({
+  /** A network daemon client in this test process, with the PSK, serving echo jobs tagged `pool`. */
+  const pskClient = (name: string, pool: string) =>
+    new NetworkProvisionerdClient({
       urls: [srv.url],
       organization: 'default',
       auth: { psk: PSK },
-      name: 'resender',
-      instanceId: 'resender-1',
+      name,
+      instanceId: `${name}-1`,
       version: 'test',
       provisioners: ['echo'],
-      tags: { pool: 'resend' },
+      tags: { pool },
     });
+
+  it('log lines re-sent after a lost reply are stored once (the network client numbers them)', async () => {
+    const client = pskClient('resender', 'resend');
     try {
       await client.connect();
       const v = await version(owner.client, {}, { pool: 'resend' });
@@ -122,16 +126,7 @@ describe('external provisioner daemons', () => {
   });
 
   it('an update with a malformed line or job id is refused with the field named, stores nothing, and the job goes on', async () => {
-    const client = new NetworkProvisionerdClient({
-      urls: [srv.url],
-      organization: 'default',
-      auth: { psk: PSK },
-      name: 'malformed',
-      instanceId: 'malformed-1',
-      version: 'test',
-      provisioners: ['echo'],
-      tags: { pool: 'malformed' },
-    });
+    const client = pskClient('malformed', 'malformed');
     try {
       await client.connect();
       const v = await version(owner.client, {}, { pool: 'malformed' });
