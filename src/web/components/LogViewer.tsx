@@ -48,6 +48,14 @@ export function LogViewer({ logs, state, jobDone, jobEnd, emptyText, waitingText
     setDetached(!atBottom);
   };
 
+  // Scrolling up with the wheel stops following at once, at the input: the scroll event comes later, and a batch of
+  // lines arriving in between would otherwise pull the view back to the bottom under the user's hand.
+  const onWheel = (e: { deltaY: number }) => {
+    if (e.deltaY >= 0 || !follow.current) return;
+    follow.current = false;
+    setDetached(true);
+  };
+
   const jumpToEnd = () => {
     const el = box.current;
     if (!el) return;
@@ -67,7 +75,7 @@ export function LogViewer({ logs, state, jobDone, jobEnd, emptyText, waitingText
 
   return (
     <div className="log-viewer">
-      <div className="log-scroll" ref={box} onScroll={onScroll} data-testid="log-scroll" data-following={detached ? 'false' : 'true'}>
+      <div className="log-scroll" ref={box} onScroll={onScroll} onWheel={onWheel} data-testid="log-scroll" data-following={detached ? 'false' : 'true'}>
         {state === 'loading' && logs.length === 0 && (
           <div className="log-empty">
             <Spinner small /> Loading log…
