@@ -8,10 +8,10 @@ import {
   insertWorkspaceResourceMetadata,
 } from '../db/queries/workspaceResources.js';
 import type { ProvisionedAgent, ProvisionedApp, ProvisionedResource } from '../sdk/types/provisionerd.js';
+import { isUuid } from '../sdk/uuid.js';
 
 /** Coder's app slug rule (reference §4.6). */
 export const APP_SLUG_REGEX = /^[a-z0-9](-?[a-z0-9])*$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHARING = new Set(['owner', 'authenticated', 'public']);
 
 /** What a provisioner reported that cannot be stored; the job fails with this message. */
@@ -48,7 +48,7 @@ export function validateResources(resources: ProvisionedResource[]): void {
       if (agentNames.has(a.name)) fail(`duplicate agent name "${a.name}"`);
       agentNames.add(a.name);
       if (a.auth_token !== undefined && a.auth_token !== '') {
-        if (typeof a.auth_token !== 'string' || !UUID_RE.test(a.auth_token)) fail(`agent "${a.name}": invalid auth token format; must be uuid`);
+        if (typeof a.auth_token !== 'string' || !isUuid(a.auth_token)) fail(`agent "${a.name}": invalid auth token format; must be uuid`);
         const t = a.auth_token.toLowerCase();
         if (tokens.has(t)) fail(`agent "${a.name}": another agent of this build has the same auth token`);
         tokens.add(t);

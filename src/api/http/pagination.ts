@@ -1,7 +1,7 @@
 import type { ValidationError } from '../../sdk/types/response.js';
 import { errors } from './errors.js';
+import { isUuid } from '../../sdk/uuid.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Rows a list answers with when the request names no `limit` (or `limit=0`). */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -40,7 +40,7 @@ export function parsePagination(q: Record<string, string | undefined>): Page {
   const limit = int('limit');
   const offset = int('offset') ?? 0;
   const afterId = q.after_id || undefined;
-  if (afterId !== undefined && !UUID_RE.test(afterId)) v.push({ field: 'after_id', detail: 'Query param "after_id" must be a valid uuid' });
+  if (afterId !== undefined && !isUuid(afterId)) v.push({ field: 'after_id', detail: 'Query param "after_id" must be a valid uuid' });
   if (v.length) throw errors.badRequest('Query parameters have invalid values.', undefined, v);
   return { afterId, offset, limit: pageSize(limit) };
 }

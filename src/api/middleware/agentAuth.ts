@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 
 import { parseCookies, SESSION_COOKIE, SESSION_HEADER } from './apiKey.js';
+import { isUuid } from '../../sdk/uuid.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,7 +14,6 @@ declare module 'fastify' {
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Agent tokens travel like session tokens (reference §9.1): cookie, query parameter or header, first one wins. */
 function agentToken(req: FastifyRequest): string | undefined {
@@ -35,7 +35,7 @@ export function requireAgent(ctx: ServerContext, opts: { latestOnly: boolean }) 
   return async (req: FastifyRequest): Promise<void> => {
     const token = agentToken(req);
     if (!token) throw errors.unauthorized(`Cookie "${SESSION_COOKIE}" must be provided.`);
-    if (!UUID_RE.test(token)) throw errors.unauthorized('Agent token is invalid.');
+    if (!isUuid(token)) throw errors.unauthorized('Agent token is invalid.');
     const agent = await getAgentByAuthToken(ctx.pool, token.toLowerCase());
     if (!agent) throw errors.unauthorized('Agent token is invalid.');
     if (opts.latestOnly) {

@@ -10,8 +10,8 @@ import { authz, type Subject } from '../authz.js';
 import type { ServerContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { authenticate, tokenFromRequest } from '../middleware/apiKey.js';
-import { isUuid } from '../routes/userParam.js';
 import { resolveOrganizationParam } from '../routes/organizations.js';
+import { isUuid } from '../../sdk/uuid.js';
 
 /** Who a connecting daemon is, and what that allows it to take. */
 export type DaemonPrincipal =

@@ -1,6 +1,7 @@
 import { LOG_LEVELS } from '../../sdk/types/provisionerJobs.js';
 import type { JobLog } from '../../sdk/types/provisionerd.js';
 import type { WireErrorCode } from '../../sdk/types/provisionerdProtocol.js';
+import { isUuid } from '../../sdk/uuid.js';
 
 /** A request the daemon got wrong: answered with its code and message, the connection stays. */
 export class WireError extends Error {
@@ -37,10 +38,9 @@ export function checkJobLogs(logs: unknown): JobLog[] {
   return logs as JobLog[];
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A request's `job_id`: a UUID, or the request is refused (the database would fail on anything else). */
 export function checkJobId(id: unknown): string {
-  if (typeof id !== 'string' || !UUID_RE.test(id)) throw new WireError('bad_request', 'job_id must be a UUID');
+  if (typeof id !== 'string' || !isUuid(id)) throw new WireError('bad_request', 'job_id must be a UUID');
   return id;
 }

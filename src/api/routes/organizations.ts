@@ -9,8 +9,8 @@ import { errors } from '../http/errors.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
 import { errorResponses, params, str } from '../schemas/common.js';
 import { organizationSchema } from '../schemas/users.js';
+import { isUuid } from '../../sdk/uuid.js';
 
-import { isUuid } from './userParam.js';
 
 /** `{organization}` in a path: an id or a name, readable by its members and site owners; otherwise 404. */
 export async function resolveOrganizationParam(db: Queryable, s: Subject, raw: string): Promise<OrganizationRow> {

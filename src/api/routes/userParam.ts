@@ -2,12 +2,7 @@ import type { Queryable } from '../../db/pool.js';
 import { getUserByID, getUserByUsername, type UserRow } from '../../db/queries/users.js';
 import type { Subject } from '../authz.js';
 import { ApiError } from '../http/errors.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
-}
+import { isUuid } from '../../sdk/uuid.js';
 
 /** `{user}` in a path: `me`, a username or a user id. An unknown one answers as Coder does (400). */
 export async function resolveUserParam(db: Queryable, subject: Subject, raw: string): Promise<UserRow> {

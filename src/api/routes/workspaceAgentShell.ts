@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 
 import type { OpenSpec } from '../../sdk/tunnel/frames.js';
-import { isUuid, type PtyOpenSpec } from '../../sdk/tunnel/pty.js';
+import type { PtyOpenSpec } from '../../sdk/tunnel/pty.js';
 import type { ServerContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { requireAuth, subjectOf } from '../middleware/apiKey.js';
@@ -12,6 +12,7 @@ import { errorResponses, uuidParams } from '../schemas/common.js';
 import { openAgentStream, resolveShellTarget } from '../shell/access.js';
 import { relayPty } from '../shell/pty.js';
 import { relayBytes } from '../shell/relay.js';
+import { isUuid } from '../../sdk/uuid.js';
 
 const tags = ['Agents'];
 

@@ -1,3 +1,5 @@
+import { isUuid } from '../uuid.js';
+
 /**
  * The `pty` stream kind (docs/agent-protocol.md): a reconnecting terminal in the workspace. The OPEN names the
  * terminal by a client-chosen UUID; the server sets the limits, so one server configuration governs every agent.
@@ -32,12 +34,6 @@ export interface PtyRequest {
   data?: string;
   width?: number;
   height?: number;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(s: string): boolean {
-  return UUID.test(s);
 }
 
 const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
