@@ -1,7 +1,7 @@
 import type { Queryable } from '../pool.js';
 
 import type { NameValue, TemplateVersionParameterRow } from './parameters.js';
-import type { InsertProvisionerJobParams, ProvisionerJobRow } from './provisionerJobs.js';
+import { INSERT_JOB, insertJobValues, type InsertProvisionerJobParams, type ProvisionerJobRow } from './provisionerJobs.js';
 import type { TemplateRow, TemplateVersionRow } from './templates.js';
 import { BUILD_VIEW_OTHER_JOINS, buildViewColumns, revive, reviveBuildView, type BuildView } from './views.js';
 import type { InsertWorkspaceBuildParams, WorkspaceBuildRow } from './workspaceBuilds.js';
@@ -101,9 +101,7 @@ export async function insertBuildWithJob(
 ): Promise<BuildView> {
   const { rows } = await db.query<Record<string, unknown>>({
     name: 'kiln_insert_build_with_job',
-    text: `WITH job AS (
-        INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
-        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *),
+    text: `WITH job AS (${INSERT_JOB}),
       build AS (
         INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
           provisioner_state, job_id, reason)
@@ -117,7 +115,7 @@ export async function insertBuildWithJob(
       SELECT ${buildViewColumns('$22', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}
       WHERE (SELECT count(*) FROM note) >= 0`,
     values: [
-      job.id, job.now, job.organizationId, job.initiatorId, job.provisioner, job.type, JSON.stringify(job.input), job.fileId, JSON.stringify(job.tags),
+      ...insertJobValues(job),
       job.notifyChannel,
       build.id, build.workspaceId, build.templateVersionId, build.buildNumber, build.transition, build.initiatorId, build.state, build.reason,
       build.notifyChannel,

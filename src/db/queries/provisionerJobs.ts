@@ -62,14 +62,20 @@ export interface InsertProvisionerJobParams {
 }
 
 /** Inserts a job; with `notifyChannel`, the same statement sends NOTIFY <channel> '<job id>' (at commit). */
+/** The INSERT of a new job, returning its row; its values are $1–$9, in the order `insertJobValues` gives them. */
+export const INSERT_JOB = `INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
+  VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`;
+
+export function insertJobValues(p: InsertProvisionerJobParams): unknown[] {
+  return [p.id, p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)];
+}
+
 export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams, notifyChannel?: string): Promise<ProvisionerJobRow> {
   const { rows } = await db.query<ProvisionerJobRow>(
-    `WITH job AS (
-       INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
-       VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *),
+    `WITH job AS (${INSERT_JOB}),
      note AS (SELECT pg_notify($10, job.id::text) FROM job WHERE $10::text IS NOT NULL)
      SELECT job.* FROM job WHERE (SELECT count(*) FROM note) >= 0`,
-    [p.id, p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags), notifyChannel ?? null],
+    [...insertJobValues(p), notifyChannel ?? null],
   );
   return rows[0] as ProvisionerJobRow;
 }
