@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 
 import type { KilnClient } from '../../src/sdk/client.js';
 import { NetworkProvisionerdClient } from '../../src/sdk/provisionerd.js';
+import type { AcquiredJob } from '../../src/sdk/types/provisionerd.js';
 import { createTar } from '../../src/sdk/tar.js';
 import { startCliProc, startDaemon, type Proc } from '../harness/cluster.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
@@ -90,9 +91,16 @@ describe('external provisioner daemons', () => {
     assertEnvelope(res, 400, 'Failed to accept websocket.');
   });
 
-  /** A network daemon client in this test process, with the PSK, serving echo jobs tagged `pool`. */
-  const pskClient = (name: string, pool: string) =>
-    new NetworkProvisionerdClient({
+  /**
+   * A network daemon client in this test process (with the PSK, serving echo jobs tagged `pool`) that acquires the
+   * import of a fresh template version, hands both to `fn`, and closes.
+   */
+  async function withAcquiredImport(
+    name: string,
+    pool: string,
+    fn: (client: NetworkProvisionerdClient, v: Awaited<ReturnType<typeof version>>, job: AcquiredJob) => Promise<void>,
+  ): Promise<void> {
+    const client = new NetworkProvisionerdClient({
       urls: [srv.url],
       organization: 'default',
       auth: { psk: PSK },
@@ -102,14 +110,20 @@ describe('external provisioner daemons', () => {
       provisioners: ['echo'],
       tags: { pool },
     });
-
-  it('log lines re-sent after a lost reply are stored once (the network client numbers them)', async () => {
-    const client = pskClient('resender', 'resend');
     try {
       await client.connect();
-      const v = await version(owner.client, {}, { pool: 'resend' });
+      const v = await version(owner.client, {}, { pool });
       const job = await client.acquireJob(new AbortController().signal);
-      assert.equal(job?.job_id, v.job.id);
+      assert.ok(job);
+      assert.equal(job.job_id, v.job.id);
+      await fn(client, v, job);
+    } finally {
+      client.close();
+    }
+  }
+
+  it('log lines re-sent after a lost reply are stored once (the network client numbers them)', async () => {
+    await withAcquiredImport('resender', 'resend', async (client, v, job) => {
       assert.ok(job.template_source_archive.byteLength > 0, 'the archive came through the protocol');
       const lines = ['one', 'two', 'three'].map((output) => ({ created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Parse', output }));
       await client.updateJob({ job_id: job.job_id, logs: lines });
@@ -120,18 +134,11 @@ describe('external provisioner daemons', () => {
       const logs = await owner.client.templateVersionLogs(v.id);
       assert.deepEqual(logs.map((l) => l.output), ['one', 'two', 'three', 'four']);
       assert.equal((await owner.client.templateVersion(v.id)).job.status, 'succeeded');
-    } finally {
-      client.close();
-    }
+    });
   });
 
   it('an update with a malformed line or job id is refused with the field named, stores nothing, and the job goes on', async () => {
-    const client = pskClient('malformed', 'malformed');
-    try {
-      await client.connect();
-      const v = await version(owner.client, {}, { pool: 'malformed' });
-      const job = await client.acquireJob(new AbortController().signal);
-      assert.equal(job?.job_id, v.job.id);
+    await withAcquiredImport('malformed', 'malformed', async (client, v, job) => {
       const good = { created_at: Date.now(), source: 'provisioner' as const, level: 'info' as const, stage: 'Parse', output: 'kept' };
       const hostile: [Record<string, unknown>, RegExp][] = [
         [{ ...good, output: 42 }, /logs\[0\]\.output must be a string/],
@@ -149,9 +156,7 @@ describe('external provisioner daemons', () => {
       await client.completeJob({ job_id: job.job_id, template_import: { start_resources: [] } });
       assert.deepEqual((await owner.client.templateVersionLogs(v.id)).map((l) => l.output), ['kept']);
       assert.equal((await owner.client.templateVersion(v.id)).job.status, 'succeeded');
-    } finally {
-      client.close();
-    }
+    });
   });
 
   it('a second process under a connected daemon\'s name is refused, and so is a malformed name', async () => {
