@@ -52,48 +52,38 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
    * any. False when that statement matched nothing: the general path below then says why under the row lock.
    */
   async function storeBuildCompletion(build: NonNullable<CompleteJobRequest['workspace_build']>): Promise<boolean> {
+    const write = (db: Queryable) => writeBuildSuccess(db, build);
+    return (build.resources ?? []).length === 0 ? write(ctx.pool) : inTx(ctx.pool, write);
+  }
+
+  /** The build's success and its resources, written by the caller's connection; false when the job did not match. */
+  async function writeBuildSuccess(db: Queryable, build: NonNullable<CompleteJobRequest['workspace_build']>): Promise<boolean> {
     const now = ctx.clock.now();
-    const resources = build.resources ?? [];
-    const write = async (db: Queryable): Promise<boolean> => {
-      const done = await completeBuildJob(db, {
-        jobId: req.job_id,
-        workerId,
-        now,
-        state: Buffer.from(build.state ?? new Uint8Array(0)),
-        workspaceChannelPrefix: workspaceChannel(''),
-        ...jobEndedLogsNote(req.job_id),
-      });
-      if (!done) return false;
-      await insertResources(db, { jobId: req.job_id, transition: done.transition, now, resources });
-      return true;
-    };
-    return resources.length === 0 ? write(ctx.pool) : inTx(ctx.pool, write);
+    const done = await completeBuildJob(db, {
+      jobId: req.job_id,
+      workerId,
+      now,
+      state: Buffer.from(build.state ?? new Uint8Array(0)),
+      workspaceChannelPrefix: workspaceChannel(''),
+      ...jobEndedLogsNote(req.job_id),
+    });
+    if (!done) return false;
+    await insertResources(db, { jobId: req.job_id, transition: done.transition, now, resources: build.resources ?? [] });
+    return true;
   }
 
   async function storeCompletion(tx: Queryable): Promise<void> {
     const found = await getJobForUpdateWithTarget(tx, req.job_id);
     assertOwnedAndOpen(found?.job, workerId, req.job_id);
-    const { job, target } = found;
-    const now = ctx.clock.now();
+    const { job } = found;
     if (job.type === 'workspace_build') {
-      if (!target) throw new Error(`job ${job.id}: workspace build ${(job.input as unknown as WorkspaceBuildJobInput).workspace_build_id} not found`);
-      // A dry run applied nothing: no deadline, and a planned delete deletes nothing.
-      const dryRun = (job.input as unknown as WorkspaceBuildJobInput).dry_run === true;
-      await endJob(tx, {
-        jobId: job.id,
-        now,
-        error: null,
-        build: {
-          id: target.build_id,
-          state: Buffer.from(req.workspace_build?.state ?? new Uint8Array(0)),
-          deadline: target.transition === 'start' && !dryRun ? deadlineOf(target, now) : undefined,
-        },
-        deleteWorkspaceId: target.transition === 'delete' && !dryRun ? target.workspace_id : undefined,
-        notes: jobEndedNotes(job.id, target.workspace_id),
-      });
-      await insertResources(tx, { jobId: job.id, transition: target.transition, now, resources: req.workspace_build?.resources ?? [] });
+      // Locked, this worker's and open: the one statement of a build's success matches unless the build is gone.
+      if (!(await writeBuildSuccess(tx, req.workspace_build ?? { state: new Uint8Array(0), resources: [] }))) {
+        throw new Error(`job ${job.id}: workspace build ${(job.input as unknown as WorkspaceBuildJobInput).workspace_build_id} not found`);
+      }
       return;
     }
+    const now = ctx.clock.now();
     await endJob(tx, { jobId: job.id, now, error: null, notes: jobEndedNotes(job.id) });
     if (job.type === 'template_version_dry_run') {
       await insertResources(tx, { jobId: job.id, transition: 'start', now, resources: req.template_dry_run?.resources ?? [] });
@@ -151,12 +141,6 @@ export async function terminateJob(
     build: target ? { id: target.build_id, state: state ? Buffer.from(state) : undefined } : undefined,
     notes: [...notesFirst, ...jobEndedNotes(job.id, target?.workspace_id)],
   });
-}
-
-/** Autostop (deviation 11): start builds only; the workspace's TTL, else the template's default; none when 0. */
-export function deadlineOf(t: Pick<BuildJobTarget, 'workspace_ttl_ms' | 'template_default_ttl_ms'>, now: Date): Date | null {
-  const ttl = Number(t.workspace_ttl_ms ?? t.template_default_ttl_ms ?? 0);
-  return ttl > 0 ? new Date(now.getTime() + ttl) : null;
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the data is at fault, not the database. */

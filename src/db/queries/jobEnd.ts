@@ -84,7 +84,7 @@ export interface CompleteBuildJobParams {
  * A build job's success in ONE statement, which is also its own check: the job is completed only if it is a build
  * job, this worker's, started and not yet completed (the UPDATE locks the row, as a cancel does). Its build takes the
  * new state and, for an applied `start`, the autostop deadline (the workspace's TTL, else the template's default; none
- * when 0: `deadlineOf`); an applied `delete` soft-deletes the workspace; both notifications are queued for commit.
+ * when 0; deviation 11); an applied `delete` soft-deletes the workspace; both notifications are queued for commit.
  * Undefined when nothing matched: the caller finds out why under the row lock.
  */
 export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<{ transition: 'start' | 'stop' | 'delete' } | undefined> {
