@@ -14,7 +14,6 @@ import { insertBuild, insertEchoTemplate, insertWorkspace, jobLogs, type Owner }
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { waitFor } from '../harness/wait.js';
 
-
 describe('a daemon job updater against the server', () => {
   let srv: TestServer;
   let ctx: ServerContext;
