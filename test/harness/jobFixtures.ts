@@ -86,7 +86,6 @@ export async function insertBuild(
   return inTx(pool, async (tx) => {
     const { rows } = await tx.query<{ n: number }>('SELECT coalesce(max(build_number), 0)::int + 1 AS n FROM workspace_builds WHERE workspace_id = $1', [workspaceId]);
     const job = await enqueueJob(tx, {
-      id: randomUUID(),
       now,
       organizationId: owner.orgId,
       initiatorId: owner.userId,

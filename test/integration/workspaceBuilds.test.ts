@@ -37,6 +37,21 @@ describe('workspace builds', () => {
     assert.ok(done.job.started_at && done.job.completed_at && done.job.worker_id);
   });
 
+  it('job ids are version 7 UUIDs stamped with the job\'s creation: a later job\'s id sorts after an earlier one\'s', async () => {
+    // Why: the log index (job_id, id) then takes a running job's lines at its right edge (src/lib/timeOrderedUuid.ts).
+    const { template, version } = await createEchoTemplate(owner.client, org);
+    const ws = await createWorkspace(owner.client, org, template.id);
+    await waitForBuild(owner.client, ws.latest_build.id);
+    const next = await owner.client.createWorkspaceBuild(ws.id, { transition: 'stop' });
+    const jobs = [version.job, ws.latest_build.job, next.job];
+    for (const j of jobs) {
+      assert.match(j.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(parseInt(j.id.replace(/-/g, '').slice(0, 12), 16), Date.parse(j.created_at));
+    }
+    assert.ok(jobs[0]!.id < jobs[1]!.id && jobs[1]!.id < jobs[2]!.id, jobs.map((j) => j.id).join(' '));
+    await waitForBuild(owner.client, next.id);
+  });
+
   it('by build number: success, non-integer 400, unknown workspace 404, unknown build 404', async () => {
     const { template } = await createEchoTemplate(owner.client, org);
     const ws = await createWorkspace(owner.client, org, template.id);

@@ -108,7 +108,6 @@ export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBu
   return insertBuildWithJob(
     db,
     {
-      id: randomUUID(),
       now,
       organizationId: p.template.organization_id,
       initiatorId: p.initiatorId,

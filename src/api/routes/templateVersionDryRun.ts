@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { inTx } from '../../db/pool.js';
@@ -65,7 +63,6 @@ export async function templateVersionDryRunRoutes(app: FastifyInstance, ctx: Ser
       };
       // In a transaction: the NOTIFY that wakes the daemons goes out when the job is visible.
       const job = await inTx(ctx.pool, (tx) => enqueueJob(tx, {
-        id: randomUUID(),
         now: ctx.clock.now(),
         organizationId: importJob.organization_id,
         initiatorId: s.userId,

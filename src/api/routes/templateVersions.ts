@@ -85,7 +85,6 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
           const input: TemplateVersionImportJobInput = { template_version_id: versionId };
           // One transaction: the daemons are woken on commit, when the version the job points at exists.
           const job = await enqueueJob(tx, {
-            id: randomUUID(),
             now,
             organizationId: org.id,
             initiatorId: s.userId,

@@ -1,3 +1,4 @@
+import { timeOrderedUuid } from '../../lib/timeOrderedUuid.js';
 import { UNFINISHED_JOBS_ONLY, type Queryable } from '../pool.js';
 
 import { BUILD_JOB_PAYLOAD, type BuildJobPayload } from './provisionerJobTargets.js';
@@ -50,7 +51,7 @@ export interface TemplateVersionDryRunJobInput {
 }
 
 export interface InsertProvisionerJobParams {
-  id: string;
+  /** Also the time in the job's id (`timeOrderedUuid`). */
   now: Date;
   organizationId: string;
   initiatorId: string;
@@ -67,7 +68,7 @@ export const INSERT_JOB = `INSERT INTO provisioner_jobs (id, created_at, updated
   VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`;
 
 export function insertJobValues(p: InsertProvisionerJobParams): unknown[] {
-  return [p.id, p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)];
+  return [timeOrderedUuid(p.now), p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)];
 }
 
 export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams, notifyChannel?: string): Promise<ProvisionerJobRow> {
