@@ -35,17 +35,31 @@ export function LogViewer({ logs, state, jobDone, jobEnd, emptyText, waitingText
   const [detached, setDetached] = useState(false);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
 
+  /** Where following last put the view: a view found above it, and not at the bottom, was moved there by the user. */
+  const followedTo = useRef(0);
+  const atBottom = (el: HTMLDivElement) => el.scrollHeight - el.scrollTop - el.clientHeight <= STICKY_PX;
+
   useLayoutEffect(() => {
     const el = box.current;
-    if (el && follow.current) el.scrollTop = el.scrollHeight;
+    if (!el || !follow.current) return;
+    // The browser scrolls on a wheel before the page hears of it (the listener is passive): a batch rendered in
+    // between must not pull the view back down under the user's hand.
+    if (el.scrollTop < followedTo.current && !atBottom(el)) {
+      follow.current = false;
+      setDetached(true);
+      return;
+    }
+    el.scrollTop = el.scrollHeight;
+    followedTo.current = el.scrollTop;
   }, [logs]);
 
   const onScroll = () => {
     const el = box.current;
     if (!el) return;
-    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= STICKY_PX;
-    follow.current = atBottom;
-    setDetached(!atBottom);
+    const bottom = atBottom(el);
+    follow.current = bottom;
+    if (bottom) followedTo.current = el.scrollTop;
+    setDetached(!bottom);
   };
 
   // Scrolling up with the wheel stops following at once, at the input: the scroll event comes later, and a batch of
@@ -61,6 +75,7 @@ export function LogViewer({ logs, state, jobDone, jobEnd, emptyText, waitingText
     if (!el) return;
     follow.current = true;
     el.scrollTop = el.scrollHeight;
+    followedTo.current = el.scrollTop;
     setDetached(false);
   };
 
