@@ -15,6 +15,7 @@ import { findTerraform, type TerraformBinary } from '../provisioners/terraform/b
 import { PTY_DEFAULTS } from '../sdk/tunnel/pty.js';
 
 import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
+import { boundHeapGrowth } from './heapGrowth.js';
 
 /**
  * kiln's composition root: the API, the database and the built-in provisioner daemons wired together. `kiln server`
@@ -23,6 +24,8 @@ import { startBuiltinDaemons, type BuiltinDaemons } from './daemons.js';
 
 export interface ServerConfig {
   address: string;
+  /** The V8 heap's growth past its live size, in percent (src/server/heapGrowth.ts; default 100, 0: V8's choice). */
+  heapGrowingPercent?: number;
   accessUrl?: string;
   dataDir: string;
   postgresUrl?: string;
@@ -89,6 +92,7 @@ export interface RunningServer {
 
 /** Wires the API, the database and the built-in daemons together. Used by `kiln server` and by the test harness. */
 export async function startServer(cfg: ServerConfig, logger: Logger): Promise<RunningServer> {
+  boundHeapGrowth(cfg.heapGrowingPercent);
   const api = await startApiServer({
     address: cfg.address,
     postgresUrl: cfg.postgresUrl,
