@@ -62,15 +62,16 @@ export interface InsertProvisionerJobParams {
   tags: Record<string, string>;
 }
 
-/** Inserts a job; with `notifyChannel`, the same statement sends NOTIFY <channel> '<job id>' (at commit). */
 /** The INSERT of a new job, returning its row; its values are $1–$9, in the order `insertJobValues` gives them. */
 export const INSERT_JOB = `INSERT INTO provisioner_jobs (id, created_at, updated_at, organization_id, initiator_id, provisioner, type, input, file_id, tags)
   VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`;
 
+/** `INSERT_JOB`'s values; the job's id is made here, from its creation time (`timeOrderedUuid`). */
 export function insertJobValues(p: InsertProvisionerJobParams): unknown[] {
   return [timeOrderedUuid(p.now), p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)];
 }
 
+/** Inserts a job; with `notifyChannel`, the same statement sends NOTIFY <channel> '<job id>' (at commit). */
 export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams, notifyChannel?: string): Promise<ProvisionerJobRow> {
   const { rows } = await db.query<ProvisionerJobRow>(
     `WITH job AS (${INSERT_JOB}),
