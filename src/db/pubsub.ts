@@ -4,7 +4,7 @@ import { backoffDelay, sleep } from '../lib/backoff.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
-import type { Queryable } from './pool.js';
+import { IDEMPOTENT, type Queryable } from './pool.js';
 
 /**
  * Notifications are hints that carry ids, never data: the table is the truth. A subscriber that is told `reset` may
@@ -83,6 +83,19 @@ export class MemoryPubsub implements Pubsub {
   async close(): Promise<void> {}
 }
 
+/** Notifications sent by one statement at most (the queue takes 8 kB each; a flush stays far below any limit). */
+const MAX_NOTIFICATIONS_PER_FLUSH = 1_000;
+
+/**
+ * A batch of notifications, in order (a function scan yields rows in order, and the aggregate calls pg_notify row by
+ * row). The statement's transaction changes no table, and its commit does not wait for the WAL flush
+ * (`synchronous_commit` off for it alone): a notification is a hint about rows that are already durable, and the
+ * notification-queue lock is held for microseconds instead of for a disk write. Running it twice (a retry after a
+ * dead connection) only repeats hints.
+ */
+const NOTIFY_BATCH = `${IDEMPOTENT} SELECT set_config('synchronous_commit', 'off', true) AS async_commit,
+  (SELECT count(pg_notify(n.channel, n.payload)) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS n(channel, payload, ord)) AS sent`;
+
 /**
  * PostgreSQL LISTEN/NOTIFY on one dedicated connection that reconnects with backoff. Works across server replicas:
  * a NOTIFY from any process reaches every listener on the database.
@@ -104,9 +117,44 @@ export class PgPubsub implements Pubsub {
     private readonly logger?: Logger,
   ) {}
 
-  async publish(channel: string, payload = ''): Promise<void> {
-    assertChannelName(channel);
-    await this.publisher.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  /**
+   * Sends the notification after the ones published before it. Callers publish after their transaction committed (a
+   * listener re-reads the tables, so it must see the change), never from inside one: a transaction that notifies takes
+   * PostgreSQL's one notification-queue lock at commit and holds it through its WAL flush, so concurrent notifying
+   * commits are flushed one after another instead of together. Here notifications wait while a flush is on its way and
+   * then go together, in order, in one statement whose commit does not wait for the disk (`NOTIFY_BATCH`). Resolves
+   * once the notification is sent.
+   */
+  publish(channel: string, payload = ''): Promise<void> {
+    return new Promise((resolve, reject) => {
+      assertChannelName(channel);
+      this.#outbox.push({ channel, payload, done: (e) => (e === undefined ? resolve() : reject(e)) });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /** Notifications waiting for the next flush, in publish order. */
+  #outbox: { channel: string; payload: string; done: (e?: unknown) => void }[] = [];
+  /** The flush loop while it runs: it sends batches until the outbox is empty. */
+  #flushing: Promise<void> | undefined;
+
+  async #flush(): Promise<void> {
+    try {
+      // Notifications published in the same turn (a build's two, a job's end) leave together.
+      await Promise.resolve();
+      while (this.#outbox.length > 0) {
+        const batch = this.#outbox.splice(0, MAX_NOTIFICATIONS_PER_FLUSH);
+        try {
+          await this.publisher.query({ name: 'kiln_notify_batch', text: NOTIFY_BATCH, values: [batch.map((n) => n.channel), batch.map((n) => n.payload)] });
+        } catch (e) {
+          for (const n of batch) n.done(e ?? new Error('notification failed'));
+          continue;
+        }
+        for (const n of batch) n.done();
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
   }
 
   async subscribe(channel: string, s: Subscriber): Promise<() => void> {
@@ -135,6 +183,8 @@ export class PgPubsub implements Pubsub {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // What was published before the close is still sent (the publisher outlives the pubsub).
+    await this.#flushing;
     this.#stop.abort();
     const c = this.#client;
     this.#client = null;

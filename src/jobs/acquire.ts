@@ -13,7 +13,8 @@ export interface AcquiringDaemon {
 
 /**
  * Takes the oldest job this daemon can run (ONE statement, see `acquireProvisionerJob`), or undefined when there is
- * none. A workspace build's watchers are told it started, and its payload is read, by the same statement.
+ * none. A workspace build's payload is read by the same statement; once it has committed, the build's watchers are
+ * told it started.
  */
 export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Promise<AcquiredJobRow | undefined> {
   const job = await acquireProvisionerJob(ctx.pool, {
@@ -22,10 +23,13 @@ export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Pro
     provisioners: daemon.provisioners,
     tags: daemon.tags,
     organizationId: daemon.organizationId,
-    workspaceChannelPrefix: workspaceChannel(''),
   });
+  if (!job) return undefined;
   // The job's log budget as it was handed out: the daemon's first batch is then one statement too (update.ts).
-  if (job) rememberAcquired(ctx, job);
+  rememberAcquired(ctx, job);
+  // Not awaited: the daemon starts on the job meanwhile (watchers re-read the build when told; a build whose payload
+  // could not be read is failed, and that end is announced).
+  if (job.buildPayload) void publish(ctx, workspaceChannel(job.buildPayload.workspace_id));
   return job;
 }
 

@@ -4,8 +4,7 @@ import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJo
 import type { BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
-import { workspaceChannel } from './channels.js';
-import { jobEndedLogsNote, jobEndedNotes, type JobsContext } from './context.js';
+import { jobEndedNotes, publishJobEnded, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
@@ -38,6 +37,8 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     if (!(e instanceof DeclarationError)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
   }
+  /** The workspace whose build succeeded (set by `writeBuildSuccess`), announced once the write has committed. */
+  let builtWorkspaceId: string | undefined;
   try {
     if (!(req.workspace_build && (await storeBuildCompletion(req.workspace_build)))) await inTx(ctx.pool, storeCompletion);
   } catch (e) {
@@ -46,6 +47,8 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     if (!isDataError(e)) throw e;
     return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });
   }
+  // Other jobs' ends were announced by their own statement (`endJob`), at commit.
+  if (builtWorkspaceId) await publishJobEnded(ctx, req.job_id, builtWorkspaceId);
 
   /**
    * A build's success: ONE statement (`completeBuildJob`), in a transaction with the resources' inserts when there are
@@ -59,16 +62,10 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
   /** The build's success and its resources, written by the caller's connection; false when the job did not match. */
   async function writeBuildSuccess(db: Queryable, build: NonNullable<CompleteJobRequest['workspace_build']>): Promise<boolean> {
     const now = ctx.clock.now();
-    const done = await completeBuildJob(db, {
-      jobId: req.job_id,
-      workerId,
-      now,
-      state: Buffer.from(build.state ?? new Uint8Array(0)),
-      workspaceChannelPrefix: workspaceChannel(''),
-      ...jobEndedLogsNote(req.job_id),
-    });
+    const done = await completeBuildJob(db, { jobId: req.job_id, workerId, now, state: Buffer.from(build.state ?? new Uint8Array(0)) });
     if (!done) return false;
     await insertResources(db, { jobId: req.job_id, transition: done.transition, now, resources: build.resources ?? [] });
+    builtWorkspaceId = done.workspace_id;
     return true;
   }
 

@@ -49,7 +49,8 @@ export function logsNote(jobId: string, n: LogsNotification): { channel: string;
  * path that sets `completed_at` ends here, or sends the same notifications from its transaction (`jobEndedNotes`).
  */
 export async function publishJobEnded(ctx: JobsContext, jobId: string, workspaceId?: string): Promise<void> {
-  for (const n of jobEndedNotes(jobId, workspaceId)) await publish(ctx, n.channel, n.payload);
+  // Published together (they leave in this order, in one flush when nothing is on its way), then awaited.
+  await Promise.all(jobEndedNotes(jobId, workspaceId).map((n) => publish(ctx, n.channel, n.payload)));
 }
 
 /** `publishJobEnded`'s notifications, for a transaction to send when it commits (src/db/queries/jobEnd.ts). */

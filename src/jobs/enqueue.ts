@@ -2,14 +2,19 @@ import type { Queryable } from '../db/pool.js';
 import { insertProvisionerJob, type InsertProvisionerJobParams, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 
 import { JOB_POSTED_CHANNEL } from './channels.js';
+import { publish, type JobsContext } from './context.js';
 
 /**
- * Adds a job to the queue and wakes idle daemons. Called inside the caller's transaction: PostgreSQL delivers the
- * NOTIFY only when that transaction commits, so no daemon wakes for a job it cannot yet see.
+ * Adds a job to the queue, inside the caller's transaction (with the rows the job points at). Once that has
+ * committed, the caller wakes the daemons with `announceJob`: none wakes for a job it cannot yet see.
  */
 export async function enqueueJob(tx: Queryable, p: InsertProvisionerJobParams): Promise<ProvisionerJobRow> {
-  // One statement: the row, and the notification idle daemons wait for (sent when the caller's transaction commits).
-  return insertProvisionerJob(tx, p, JOB_POSTED_CHANNEL);
+  return insertProvisionerJob(tx, p);
+}
+
+/** Wakes idle daemons (on every replica) for a committed job. Never throws: daemons also poll. */
+export function announceJob(ctx: JobsContext, jobId: string): Promise<void> {
+  return publish(ctx, JOB_POSTED_CHANNEL, jobId);
 }
 
 /**

@@ -3,8 +3,7 @@ import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob,
 import { encodeLines, insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type JobLog, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
-import { jobLogsChannel } from './channels.js';
-import type { JobsContext } from './context.js';
+import { publishLogs, type JobsContext } from './context.js';
 import { emitLocalJobLogs, hasLocalJobLogListeners, localOrigin } from './localLogFeed.js';
 import { capLogs, type CappedLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
@@ -43,9 +42,13 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
     if (tails(ctx).get(req.job_id) === mine) tails(ctx).delete(req.job_id);
   }
   remember(ctx, req.job_id, { workerId, logsLength: result.usage.logsLength, logSeq: result.usage.logSeq, overflowed: result.usage.logsOverflowed });
+  if (result.firstId === null || result.lastId === null) return { canceled: result.canceled };
+  // Committed. This server's followers get the lines from memory at once; the notification tells the other replicas,
+  // and followers here that could not take the batch. Not awaited: notifications leave in the order they were
+  // published (the job's end is announced after its last batch), and the daemon need not wait for this one.
+  void publishLogs(ctx, req.job_id, { created_after: result.firstId - 1, last_id: result.lastId, origin: localOrigin(ctx.pubsub) });
+  // The ids were returned only if this server had followers then; one who came since is woken by the notification.
   if (result.ids.length > 0 && hasLocalJobLogListeners(ctx.pubsub, req.job_id)) {
-    // This server's followers get the lines from memory at once; the NOTIFY (sent at commit by the insert) tells the
-    // other replicas, and followers here that could not take the batch.
     emitLocalJobLogs(ctx.pubsub, {
       jobId: req.job_id,
       prevLastId: result.prevLastId,
@@ -59,6 +62,10 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
 
 interface UpdateOutcome {
   canceled: boolean;
+  /** The batch's first and last line id; null when no line was inserted. */
+  firstId: number | null;
+  lastId: number | null;
+  /** Every id, in batch order, when this server has followers of the job (otherwise possibly empty). */
   ids: number[];
   lines: NewJobLog[];
   prevLastId: number;
@@ -78,11 +85,11 @@ async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, re
   const capped = capWithEarly({ logs_length: known.logsLength, logs_overflowed: false }, fresh, req, early, ctx.options.maxJobLogBytes);
   if (capped.lines.length === 0) return undefined;
   const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
-  // The ids only matter to this server's followers; one who starts following meanwhile is woken by the NOTIFY.
+  // The ids only matter to this server's followers; one who starts following meanwhile is woken by the notification.
   const withIds = hasLocalJobLogListeners(ctx.pubsub, req.job_id);
-  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, jobLogsChannel(req.job_id), localOrigin(ctx.pubsub), withIds);
+  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, withIds);
   if (!done) return undefined;
-  return { canceled: done.canceled, ids: done.ids, lines: capped.lines, prevLastId: done.prevLastId, usage };
+  return { canceled: done.canceled, firstId: done.firstId, lastId: done.lastId, ids: done.ids, lines: capped.lines, prevLastId: done.prevLastId, usage };
 }
 
 /** The first update of a job on this server, or one after someone else wrote to it: read the job under its row lock. */
@@ -99,10 +106,10 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
     const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: Math.max(stored, maxSeq) };
     if (capped.lines.length === 0) {
       await updateProvisionerJobLogUsage(tx, job.id, usage);
-      return { canceled: job.canceled_at !== null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id, usage };
+      return { canceled: job.canceled_at !== null, firstId: null, lastId: null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id, usage };
     }
-    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage, jobLogsChannel(job.id), localOrigin(ctx.pubsub));
-    return { canceled: job.canceled_at !== null, ids, lines: capped.lines, prevLastId: job.last_log_id, usage };
+    const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage);
+    return { canceled: job.canceled_at !== null, firstId: ids[0] ?? null, lastId: ids[ids.length - 1] ?? null, ids, lines: capped.lines, prevLastId: job.last_log_id, usage };
   });
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import type { Pool } from '../../src/db/pool.js';
 import { inTx } from '../../src/db/pool.js';
+import { JOB_POSTED_CHANNEL } from '../../src/jobs/channels.js';
 import { enqueueJob } from '../../src/jobs/enqueue.js';
 import { createTar } from '../../src/sdk/tar.js';
 
@@ -73,7 +74,7 @@ export interface BuildRefs {
   jobId: string;
 }
 
-/** Queues a build of the workspace (the job's NOTIFY wakes idle daemons when the transaction commits). */
+/** Queues a build of the workspace, and wakes idle daemons once it has committed (as the server's announceJob does). */
 export async function insertBuild(
   pool: Pool,
   owner: Owner,
@@ -83,7 +84,7 @@ export async function insertBuild(
 ): Promise<BuildRefs> {
   const buildId = randomUUID();
   const now = opts.now ?? new Date();
-  return inTx(pool, async (tx) => {
+  const refs = await inTx(pool, async (tx) => {
     const { rows } = await tx.query<{ n: number }>('SELECT coalesce(max(build_number), 0)::int + 1 AS n FROM workspace_builds WHERE workspace_id = $1', [workspaceId]);
     const job = await enqueueJob(tx, {
       now,
@@ -102,6 +103,8 @@ export async function insertBuild(
     );
     return { buildId, jobId: job.id };
   });
+  await pool.query('SELECT pg_notify($1, $2)', [JOB_POSTED_CHANNEL, refs.jobId]);
+  return refs;
 }
 
 /** A bare job for queue mechanics (no build behind it). */

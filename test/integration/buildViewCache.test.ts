@@ -127,7 +127,7 @@ describe('finished builds served from memory, two replicas on one database', () 
     });
     assert.equal((await cost(a, done.id)).statements, 0);
     // Any other write to a table a view embeds empties it at its commit, even one that changed nothing: the next read
-    // is a statement. (Its trigger's NOTIFY, sent even for no rows, empties it again when it arrives: waited for.)
+    // is a statement. (A trigger's NOTIFY may empty it again when it arrives: waited for.)
     await inTx(pool, async (tx) => tx.query('UPDATE workspaces SET name = name WHERE false'));
     assert.equal((await cost(a, done.id)).statements, 1);
     await quiet();
@@ -172,6 +172,34 @@ describe('finished builds served from memory, two replicas on one database', () 
     await warm();
     await db.query(`UPDATE templates SET display_name = 'Shown Elsewhere' WHERE id = $1`, [templateId]);
     await seenEverywhere('the template display name', (x) => x.job.metadata?.template_display_name === 'Shown Elsewhere');
+  });
+
+  it("a build's own success empties no replica's cache; a delete's, or anyone's change to a build row, does", async () => {
+    const heard: string[] = [];
+    const stop = await b.server.api.ctx.pubsub.subscribe(BUILD_VIEWS_CHANNEL, { message: (m) => heard.push(m) });
+    try {
+      // Creating, running and completing a build (start, then stop) writes only rows of unfinished builds.
+      const started = await finishedBuild('quiet-success');
+      assert.equal(started.job.status, 'succeeded');
+      const stop1 = await owner.client.createWorkspaceBuild(started.workspace_id, { transition: 'stop' });
+      assert.equal((await waitForBuild(owner.client, stop1.id)).job.status, 'succeeded');
+      await quiet();
+      // Every notification of those builds has arrived by now (the barrier came after them): none was an invalidation.
+      assert.deepEqual(heard.filter((m) => m !== 'barrier'), [], 'no invalidation for a build finishing');
+
+      // An operator's change to a finished build's row is heard, though no column a view shows changed.
+      await db.query('UPDATE workspace_builds SET daily_cost = daily_cost WHERE id = $1', [started.id]);
+      await waitFor(() => heard.includes(''), 'the invalidation of a build row changed by SQL');
+      heard.length = 0;
+      await quiet();
+
+      // A delete build's success marks its workspace deleted, which every finished build of it shows.
+      const del = await owner.client.createWorkspaceBuild(started.workspace_id, { transition: 'delete' });
+      assert.equal((await waitForBuild(owner.client, del.id)).job.status, 'succeeded');
+      await waitFor(() => heard.includes(''), 'the invalidation of the deleted workspace');
+    } finally {
+      stop();
+    }
   });
 
   it('serves nothing from memory while the listen connection is down', async () => {

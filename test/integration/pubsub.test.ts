@@ -143,6 +143,44 @@ describe('PgPubsub', () => {
     assert.deepEqual(r2.messages, ['after-too']);
   });
 
+  it('sends what is published in one turn in one statement, in order; its commit leaves the connection as it was', async () => {
+    let statements = 0;
+    const counting = { query: (...args: Parameters<pg.Client['query']>) => (statements++, publisher.query(...args)) } as unknown as pg.Client;
+    const ps = new PgPubsub(db.url, counting);
+    open.push(ps);
+    const r = new Recorder();
+    await ps.subscribe('ordered', r);
+    // (The test cluster runs with synchronous_commit off; this connection asks for it on, as a production one has it.)
+    await publisher.query('SET synchronous_commit = on');
+    const sent = Array.from({ length: 300 }, (_, i) => String(i));
+    await Promise.all(sent.map((p) => ps.publish('ordered', p)));
+    assert.equal(statements, 1, 'one statement for the whole turn');
+    // One after another, each awaited: one statement each, still in order.
+    for (const p of ['a', 'b', 'c']) await ps.publish('ordered', p);
+    assert.equal(statements, 4);
+    await waitFor(() => r.messages.length === 303, 'every message');
+    assert.deepEqual(r.messages, [...sent, 'a', 'b', 'c']);
+    // The flush's commit does not wait for the disk; the setting is its transaction's alone, not the connection's.
+    assert.equal((await publisher.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]?.synchronous_commit, 'on');
+    await publisher.query('RESET synchronous_commit');
+  });
+
+  it('rejects a publish when its statement fails, and sends later ones', async () => {
+    let fail = true;
+    const flaky = {
+      query: (...args: Parameters<pg.Client['query']>) => (fail ? Promise.reject(new Error('connection lost')) : publisher.query(...args)),
+    } as unknown as pg.Client;
+    const ps = new PgPubsub(db.url, flaky);
+    open.push(ps);
+    const r = new Recorder();
+    await ps.subscribe('after-failure', r);
+    await assert.rejects(ps.publish('after-failure', 'lost'), /connection lost/);
+    fail = false;
+    await ps.publish('after-failure', 'sent');
+    await waitFor(() => r.messages.length === 1, 'the later message');
+    assert.deepEqual(r.messages, ['sent']);
+  });
+
   it('refuses to subscribe once closed, and close() is idempotent', async () => {
     const ps = newPubsub();
     await ps.subscribe('closing', new Recorder());

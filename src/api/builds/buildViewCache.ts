@@ -4,7 +4,7 @@ import type { BuildView } from '../../db/queries/views.js';
 import { coerceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 
-/** Migration 000093's triggers notify here when a row a finished build's view embeds changes or goes. */
+/** Migration 000093's triggers (two of them redefined by 000095) notify here when a row a finished build's view embeds changes or goes. */
 export const BUILD_VIEWS_CHANNEL = 'kiln_build_views';
 /** Finished builds kept in memory per replica; the oldest entry leaves first (docs/security.md). */
 export const DEFAULT_BUILD_VIEW_CACHE_ENTRIES = 2_000;

@@ -8,6 +8,7 @@ import type { NameValue, TemplateVersionParameterRow } from '../../db/queries/pa
 import type { BuildView } from '../../db/queries/views.js';
 import { upsertWorkspaceParameterValues, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { JOB_POSTED_CHANNEL, workspaceChannel } from '../../jobs/channels.js';
+import { publish } from '../../jobs/context.js';
 import { mutateTags } from '../../jobs/enqueue.js';
 import type { CreateParameterRequest, WorkspaceTransition } from '../../sdk/types/workspaceBuilds.js';
 import type { ServerContext } from '../context.js';
@@ -85,9 +86,9 @@ export function insertBuildNeedsTx(p: Pick<InsertBuildParams, 'parameterValues'>
 /**
  * Writes a build and its job: the rich values are resolved first (a refused value writes nothing), then legacy
  * parameter values if any (their own statement: call inside a transaction then, `insertBuildNeedsTx`), then ONE
- * statement with the job (which wakes the daemons on commit), the build row whose unique (workspace, number) settles
- * any race, and which notifies the workspace's watchers on commit, and the build's rich values. Returns the new build's
- * view, read by that same statement.
+ * statement with the job, the build row whose unique (workspace, number) settles any race, and the build's rich
+ * values. Returns the new build's view, read by that same statement. Once it has committed, the caller announces it
+ * (`announceBuild`).
  */
 export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBuildParams): Promise<BuildView> {
   const now = ctx.clock.now();
@@ -116,7 +117,6 @@ export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBu
       input: { workspace_build_id: buildId, dry_run: p.dryRun === true, ...(p.orphan ? { orphan: true } : {}) },
       fileId: templateFileJob.file_id,
       tags: mutateTags(p.workspace.owner_id, p.importJob.tags),
-      notifyChannel: JOB_POSTED_CHANNEL,
     },
     {
       id: buildId,
@@ -127,12 +127,19 @@ export async function insertBuild(ctx: ServerContext, db: Queryable, p: InsertBu
       initiatorId: p.initiatorId,
       state: p.state,
       reason: 'initiator',
-      // Watchers of the workspace learn of the build when it commits (no statement of its own).
-      notifyChannel: workspaceChannel(p.workspace.id),
     },
     richValues,
     daemonsSeenSince(ctx),
   );
+}
+
+/**
+ * Tells the daemons (on every replica) that a job was posted, and the workspace's watchers that it has a new build.
+ * Called once the build has committed, so whoever is told can read it. Never throws: the build is stored, and daemons
+ * also poll, watchers also re-read when they reconnect.
+ */
+export async function announceBuild(ctx: ServerContext, view: Pick<BuildView, 'job' | 'workspace'>): Promise<void> {
+  await Promise.all([publish(ctx, JOB_POSTED_CHANNEL, view.job.id), publish(ctx, workspaceChannel(view.workspace.id))]);
 }
 
 /** 409 when the latest build is still pending, running or canceling; otherwise the next build number. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { inTx } from '../../db/pool.js';
 import { getProvisionerJobByID, getQueuePositions, type ProvisionerJobRow, type TemplateVersionDryRunJobInput } from '../../db/queries/provisionerJobs.js';
-import { enqueueJob } from '../../jobs/enqueue.js';
+import { announceJob, enqueueJob } from '../../jobs/enqueue.js';
 import type { CreateTemplateVersionDryRunRequest } from '../../sdk/types/templates.js';
 import type { ServerContext } from '../context.js';
 import { loadResourcesForJobs } from '../builds/render.js';
@@ -61,7 +61,6 @@ export async function templateVersionDryRunRoutes(app: FastifyInstance, ctx: Ser
         workspace_name: req.body.workspace_name ?? '',
         parameter_values: (req.body.parameter_values ?? []).map((p) => ({ name: p.name, value: p.source_value, destination_scheme: p.destination_scheme })),
       };
-      // In a transaction: the NOTIFY that wakes the daemons goes out when the job is visible.
       const job = await inTx(ctx.pool, (tx) => enqueueJob(tx, {
         now: ctx.clock.now(),
         organizationId: importJob.organization_id,
@@ -72,6 +71,7 @@ export async function templateVersionDryRunRoutes(app: FastifyInstance, ctx: Ser
         fileId: importJob.file_id,
         tags: importJob.tags,
       }));
+      await announceJob(ctx, job.id);
       return reply.code(201).send(await render(job));
     },
   );

@@ -8,7 +8,7 @@ import { getTemplateVersionVariables, setTemplateVersionUserVariableValues } fro
 import { getProvisionerJobByID, type TemplateVersionImportJobInput } from '../../db/queries/provisionerJobs.js';
 import { insertTemplateVersion, templateVersionNameTaken } from '../../db/queries/templateVersions.js';
 import { getTemplateByID, type TemplateRow } from '../../db/queries/templates.js';
-import { enqueueJob, mutateTags } from '../../jobs/enqueue.js';
+import { announceJob, enqueueJob, mutateTags } from '../../jobs/enqueue.js';
 import type { ValidationError } from '../../sdk/types/response.js';
 import type { CreateTemplateVersionRequest } from '../../sdk/types/templates.js';
 import { authz } from '../authz.js';
@@ -83,7 +83,7 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
           const versionId = randomUUID();
           const name = await chooseVersionName(tx, template, body.name);
           const input: TemplateVersionImportJobInput = { template_version_id: versionId };
-          // One transaction: the daemons are woken on commit, when the version the job points at exists.
+          // One transaction with the version the job points at; the daemons are woken once it has committed.
           const job = await enqueueJob(tx, {
             now,
             organizationId: org.id,
@@ -106,6 +106,7 @@ export async function templateVersionRoutes(app: FastifyInstance, ctx: ServerCon
         if (isUniqueViolation(e, 'template_versions_template_name') && body.name) throw versionNameConflict(body.name);
         throw e;
       }
+      await announceJob(ctx, version.job_id);
       return reply.code(201).send(await renderTemplateVersion(ctx.pool, version, ctx.clock.now()));
     },
   );

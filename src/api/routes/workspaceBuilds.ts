@@ -12,7 +12,7 @@ import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWor
 import { authz } from '../authz.js';
 import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
-import { checkImportSucceeded, insertBuild, insertBuildNeedsTx, nextBuildNumber, versionNotFound, type InsertBuildParams } from '../builds/createBuild.js';
+import { announceBuild, checkImportSucceeded, insertBuild, insertBuildNeedsTx, nextBuildNumber, versionNotFound, type InsertBuildParams } from '../builds/createBuild.js';
 import { assembleBuild, daemonsSeenSince, loadResourcesForJobs, renderBuilds, renderedUntil } from '../builds/render.js';
 import { buildTimings } from '../builds/timings.js';
 import type { ServerContext } from '../context.js';
@@ -244,7 +244,8 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
         if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
         throw e;
       }
-      // The workspace's watchers were notified by the build insert, at commit; the insert read the new build's view.
+      // Committed: now the daemons and the workspace's watchers may hear of it. The insert read the new build's view.
+      await announceBuild(ctx, view);
       return reply.code(201).send(assembleBuild(ctx, view));
     },
   );

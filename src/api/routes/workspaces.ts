@@ -5,13 +5,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getTemplateByID, getTemplateByIDForShare } from '../../db/queries/templates.js';
 import { getLatestWorkspaceBuild, updateWorkspaceBuildDeadline } from '../../db/queries/workspaceBuilds.js';
-import { getWorkspaceViewsByIDs, listWorkspaceViews } from '../../db/queries/views.js';
+import { getWorkspaceViewsByIDs, listWorkspaceViews, type BuildView } from '../../db/queries/views.js';
 import { getWorkspaceByOwnerAndName, insertWorkspace, updateWorkspaceTTL, type WorkspaceRow } from '../../db/queries/workspaces.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import type { CreateWorkspaceRequest } from '../../sdk/types/workspaces.js';
 import { authz, type Subject } from '../authz.js';
 import { readableWorkspace } from '../builds/access.js';
-import { checkImportSucceeded, insertBuild, loadBuildSource } from '../builds/createBuild.js';
+import { announceBuild, checkImportSucceeded, insertBuild, loadBuildSource } from '../builds/createBuild.js';
 import { assembleWorkspace, daemonsSeenSince, renderBuilds, renderWorkspaces } from '../builds/render.js';
 import type { ServerContext } from '../context.js';
 
@@ -97,8 +97,9 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
     if (existing) throw taken();
     const ttl = body.ttl_ms ?? (template.default_ttl_ms > 0 ? template.default_ttl_ms : null);
     let workspace: WorkspaceRow;
+    let build: BuildView;
     try {
-      workspace = await inTx(ctx.pool, async (tx) => {
+      ({ workspace, build } = await inTx(ctx.pool, async (tx) => {
         const locked = await getTemplateByIDForShare(tx, template.id);
         if (!locked || locked.deleted) {
           throw errors.badRequest(`Template "${body.template_id}" doesn't exist.`, undefined, [{ field: 'template_id', detail: 'template not found' }]);
@@ -107,18 +108,19 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
           id: randomUUID(), now: ctx.clock.now(), ownerId: owner.id, organizationId: template.organization_id, templateId: template.id,
           name: body.name, autostartSchedule: body.autostart_schedule ?? null, ttlMs: ttl,
         });
-        await insertBuild(ctx, tx, {
+        const b = await insertBuild(ctx, tx, {
           workspace: w, template, version, importJob, transition: 'start', initiatorId: s.userId, state: null, orphan: false,
           parameterValues: body.parameter_values ?? [], richParameterValues: body.rich_parameter_values, buildNumber: 1,
           declaredParameters: parameters, previousParameterValues: [],
         });
-        return w;
-      });
+        return { workspace: w, build: b };
+      }));
     } catch (e) {
       if (isUniqueViolation(e)) throw taken();
       throw e;
     }
-    // The workspace's watchers were notified by the build insert, at commit (insertBuild).
+    // Committed: now the daemons and the workspace's watchers may hear of its first build.
+    await announceBuild(ctx, build);
     return reply.code(201).send((await renderWorkspaces(ctx, [workspace]))[0]);
   };
   const createSchema = (p: Record<string, typeof str>) => ({ tags, params: params(p), body: createWorkspaceBody, response: { 201: workspaceSchema, ...errorResponses } });

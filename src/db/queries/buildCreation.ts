@@ -86,15 +86,14 @@ export async function getBuildSource(db: Queryable, workspaceId: string, version
 }
 
 /**
- * One statement: the job (with the notification that wakes idle daemons), the build (with its workspace's), and the
- * build's rich parameter values; it answers with the new build's view (as `getBuildViewByID` reads one), so the
- * response costs no statement of its own. Both notifications are sent when the statement's transaction commits, so
- * no daemon and no watcher hears of a build it cannot yet read; a failure (the unique build number) leaves nothing
- * behind. `seenSince`: see `getBuildViewByID`.
+ * One statement: the job, the build (with its workspace's), and the build's rich parameter values; it answers with the
+ * new build's view (as `getBuildViewByID` reads one), so the response costs no statement of its own. A failure (the
+ * unique build number) leaves nothing behind. Nobody is told here: the caller announces the build once it has
+ * committed (`announceBuild`, src/api/builds/createBuild.ts). `seenSince`: see `getBuildViewByID`.
  */
 export async function insertBuildWithJob(
   db: Queryable,
-  job: InsertProvisionerJobParams & { notifyChannel: string },
+  job: InsertProvisionerJobParams,
   build: Omit<InsertWorkspaceBuildParams, 'jobId' | 'now'>,
   parameters: readonly NameValue[],
   seenSince: Date,
@@ -105,20 +104,16 @@ export async function insertBuildWithJob(
       build AS (
         INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
           provisioner_state, job_id, reason)
-        SELECT $11, $2, $2, $12, $13, $14, $15, $16, $17, job.id, $18 FROM job
+        SELECT $10, $2, $2, $11, $12, $13, $14, $15, $16, job.id, $17 FROM job
         RETURNING id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
           NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost),
       params AS (
         INSERT INTO workspace_build_parameters (workspace_build_id, name, value)
-        SELECT build.id, r.name, r.value FROM build, unnest($20::text[], $21::text[]) AS r(name, value)),
-      note AS (SELECT pg_notify($10, job.id::text), pg_notify($19, '') FROM job)
-      SELECT ${buildViewColumns('$22', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}
-      WHERE (SELECT count(*) FROM note) >= 0`,
+        SELECT build.id, r.name, r.value FROM build, unnest($18::text[], $19::text[]) AS r(name, value))
+      SELECT ${buildViewColumns('$20', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}`,
     values: [
       ...insertJobValues(job),
-      job.notifyChannel,
       build.id, build.workspaceId, build.templateVersionId, build.buildNumber, build.transition, build.initiatorId, build.state, build.reason,
-      build.notifyChannel,
       parameters.map((p) => p.name), parameters.map((p) => p.value),
       seenSince,
     ],

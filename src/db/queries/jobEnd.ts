@@ -74,22 +74,21 @@ export interface CompleteBuildJobParams {
   now: Date;
   /** The build's new state, replacing the old one wholesale. */
   state: Buffer;
-  /** Notifications at commit: `<workspaceChannelPrefix><workspace id>` with an empty payload, then `logsChannel`. */
-  workspaceChannelPrefix: string;
-  logsChannel: string;
-  logsPayload: string;
 }
 
 /**
  * A build job's success in ONE statement, which is also its own check: the job is completed only if it is a build
  * job, this worker's, started and not yet completed (the UPDATE locks the row, as a cancel does). Its build takes the
  * new state and, for an applied `start`, the autostop deadline (the workspace's TTL, else the template's default; none
- * when 0; deviation 11); an applied `delete` soft-deletes the workspace; both notifications are queued for commit.
- * Undefined when nothing matched: the caller finds out why under the row lock.
+ * when 0; deviation 11); an applied `delete` soft-deletes the workspace. Undefined when nothing matched: the caller
+ * finds out why under the row lock. The caller announces the end once it has committed.
+ *
+ * The statement sets `kiln.writing_unfinished_build` for its transaction: the build row it writes belonged to an
+ * unfinished build, whose view no replica keeps, so migration 000095's trigger on workspace_builds sends no
+ * `kiln_build_views` notification for it (a delete's workspace row still sends one, from its own trigger).
  */
-export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<{ transition: 'start' | 'stop' | 'delete' } | undefined> {
-  assertChannelName(p.logsChannel);
-  const { rows } = await db.query<{ transition: 'start' | 'stop' | 'delete' }>({
+export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string } | undefined> {
+  const { rows } = await db.query<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string }>({
     name: 'kiln_complete_build_job',
     text: `WITH job AS (
         UPDATE provisioner_jobs j SET ${JOB_END_SET('$3', 'NULL')}
@@ -104,10 +103,10 @@ export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams)
         FROM job WHERE workspace_builds.id = job.build_id RETURNING workspace_builds.id),
       gone AS (
         UPDATE workspaces SET deleted = true, updated_at = $3 FROM job
-        WHERE workspaces.id = job.workspace_id AND job.transition = 'delete' AND NOT job.dry_run RETURNING workspaces.id),
-      note AS (SELECT pg_notify($5 || job.workspace_id::text, ''), pg_notify($6, $7) FROM job)
-      SELECT job.transition FROM job WHERE (SELECT count(*) FROM note) >= 0`,
-    values: [p.jobId, p.workerId, p.now, p.state, p.workspaceChannelPrefix, p.logsChannel, p.logsPayload],
+        WHERE workspaces.id = job.workspace_id AND job.transition = 'delete' AND NOT job.dry_run RETURNING workspaces.id)
+      SELECT job.transition, job.workspace_id FROM job
+      WHERE set_config('kiln.writing_unfinished_build', 'on', true) IS NOT NULL`,
+    values: [p.jobId, p.workerId, p.now, p.state],
   });
   return rows[0];
 }

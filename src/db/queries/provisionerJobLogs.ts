@@ -66,31 +66,19 @@ export async function insertProvisionerJobLogs(db: Queryable, jobId: string, log
 }
 
 /**
- * A daemon's batch in ONE statement: the lines (ids in batch order, as above), the job's log budget, heartbeat and log_seq, and
- * the NOTIFY on `channel` (`{created_after, last_id, origin}`, sent by PostgreSQL when the transaction commits). The caller
- * holds the job's row lock.
+ * A daemon's batch in ONE statement: the lines (ids in batch order, as above), the job's log budget, heartbeat and
+ * log_seq. The caller holds the job's row lock, and tells followers once it has committed (src/jobs/update.ts).
  */
-export async function insertProvisionerJobLogsWithUsage(
-  db: Queryable,
-  jobId: string,
-  logs: NewJobLog[],
-  usage: JobLogUsage,
-  channel: string,
-  origin: string,
-): Promise<number[]> {
+export async function insertProvisionerJobLogsWithUsage(db: Queryable, jobId: string, logs: NewJobLog[], usage: JobLogUsage): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>({
     name: 'kiln_insert_job_logs_with_usage',
     // Only for a job its caller holds locked and found open.
     text: `${UNFINISHED_JOBS_ONLY} WITH ins AS (
        ${insertLines()}),
-     usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
-                 last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1),
-     note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins)
-     SELECT id FROM ins, note`,
-    values: [
-      ...lineValues(jobId, logs),
-      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq,
-    ],
+     usage AS (UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $10),
+                 last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins)) WHERE id = $1)
+     SELECT id FROM ins`,
+    values: [...lineValues(jobId, logs), usage.now, usage.logsLength, usage.logsOverflowed, usage.logSeq],
   });
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
@@ -112,10 +100,10 @@ export interface ExpectedLogBudget {
  * A daemon's batch in ONE autocommit statement, taken when the server remembers the job's log budget from the
  * previous update: the job row is locked (`job`) only if it is still this worker's, open, and its budget and log_seq
  * are what the server remembers; only then are the lines inserted and the row updated (budget, log_seq,
- * `last_log_id`), with the NOTIFY as above. Undefined
- * when the row did not match (the caller falls back to the locked read): someone else wrote to the job meanwhile (a
- * cancel does not count, it is reported), or the job is not this worker's any more. `prevLastId` is the job's newest
- * line id before the batch, read under the row lock.
+ * `last_log_id`). Undefined when the row did not match (the caller falls back to the locked read): someone else wrote
+ * to the job meanwhile (a cancel does not count, it is reported), or the job is not this worker's any more.
+ * `prevLastId` is the job's newest line id before the batch, read under the row lock; `firstId` and `lastId` bound the
+ * batch's ids, for the notification its caller sends once it has committed.
  */
 export async function insertProvisionerJobLogsIfBudget(
   db: Queryable,
@@ -123,34 +111,33 @@ export async function insertProvisionerJobLogsIfBudget(
   expected: ExpectedLogBudget,
   logs: NewJobLog[],
   usage: JobLogUsage,
-  channel: string,
-  origin: string,
   /** Return the new lines' ids (for this server's followers); without them PostgreSQL skips sorting and sending 2,000. */
   withIds = true,
-): Promise<{ ids: number[]; prevLastId: number; canceled: boolean } | undefined> {
-  const { rows } = await db.query<{ ids: number[] | null; prev_last_id: number; canceled: boolean }>({
+): Promise<{ ids: number[]; firstId: number | null; lastId: number | null; prevLastId: number; canceled: boolean } | undefined> {
+  const { rows } = await db.query<{ ids: number[] | null; first_id: number | null; last_id: number | null; prev_last_id: number; canceled: boolean }>({
     name: 'kiln_insert_job_logs_if_budget',
     text: `${UNFINISHED_JOBS_ONLY} WITH job AS (
        SELECT last_log_id, canceled_at IS NOT NULL AS canceled FROM provisioner_jobs
-       WHERE id = $1 AND worker_id = $13 AND started_at IS NOT NULL AND completed_at IS NULL
-         AND logs_length = $14 AND log_seq = $15 AND NOT logs_overflowed
+       WHERE id = $1 AND worker_id = $11 AND started_at IS NOT NULL AND completed_at IS NULL
+         AND logs_length = $12 AND log_seq = $13 AND NOT logs_overflowed
        FOR UPDATE),
      ins AS (
        ${insertLines('WHERE EXISTS (SELECT 1 FROM job)')}),
      usage AS (
-       UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $12),
+       UPDATE provisioner_jobs SET updated_at = $7, logs_length = $8, logs_overflowed = $9, log_seq = GREATEST(log_seq, $10),
          last_log_id = GREATEST(last_log_id, (SELECT coalesce(max(id), 0) FROM ins))
        WHERE id = $1 AND EXISTS (SELECT 1 FROM job)),
-     note AS (SELECT pg_notify($10, json_build_object('created_after', min(id) - 1, 'last_id', max(id), 'origin', $11::text)::text) FROM ins HAVING count(*) > 0)
-     SELECT CASE WHEN $16 THEN (SELECT array_agg(id ORDER BY id) FROM ins) END AS ids, job.last_log_id AS prev_last_id, job.canceled, (SELECT count(*) FROM note) AS notified
-     FROM job`,
+     bounds AS (SELECT min(id) AS first_id, max(id) AS last_id FROM ins)
+     SELECT CASE WHEN $14 THEN (SELECT array_agg(id ORDER BY id) FROM ins) END AS ids, bounds.first_id, bounds.last_id,
+       job.last_log_id AS prev_last_id, job.canceled
+     FROM job, bounds`,
     values: [
       ...lineValues(jobId, logs),
-      usage.now, usage.logsLength, usage.logsOverflowed, channel, origin, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq, withIds,
+      usage.now, usage.logsLength, usage.logsOverflowed, usage.logSeq, expected.workerId, expected.logsLength, expected.logSeq, withIds,
     ],
   });
   const r = rows[0];
   if (!r) return undefined;
   // int8[] comes back as strings (only scalar int8 is parsed to numbers, src/db/pool.ts).
-  return { ids: (r.ids ?? []).map(Number), prevLastId: Number(r.prev_last_id), canceled: r.canceled };
+  return { ids: (r.ids ?? []).map(Number), firstId: r.first_id, lastId: r.last_id, prevLastId: Number(r.prev_last_id), canceled: r.canceled };
 }

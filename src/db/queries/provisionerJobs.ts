@@ -71,14 +71,9 @@ export function insertJobValues(p: InsertProvisionerJobParams): unknown[] {
   return [timeOrderedUuid(p.now), p.now, p.organizationId, p.initiatorId, p.provisioner, p.type, JSON.stringify(p.input), p.fileId, JSON.stringify(p.tags)];
 }
 
-/** Inserts a job; with `notifyChannel`, the same statement sends NOTIFY <channel> '<job id>' (at commit). */
-export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams, notifyChannel?: string): Promise<ProvisionerJobRow> {
-  const { rows } = await db.query<ProvisionerJobRow>(
-    `WITH job AS (${INSERT_JOB}),
-     note AS (SELECT pg_notify($10, job.id::text) FROM job WHERE $10::text IS NOT NULL)
-     SELECT job.* FROM job WHERE (SELECT count(*) FROM note) >= 0`,
-    [...insertJobValues(p), notifyChannel ?? null],
-  );
+/** Inserts a job (its caller announces it once committed: src/jobs/enqueue.ts). */
+export async function insertProvisionerJob(db: Queryable, p: InsertProvisionerJobParams): Promise<ProvisionerJobRow> {
+  const { rows } = await db.query<ProvisionerJobRow>(INSERT_JOB, insertJobValues(p));
   return rows[0] as ProvisionerJobRow;
 }
 
@@ -176,8 +171,6 @@ export async function updateProvisionerJobCanceled(db: Queryable, id: string, no
 
 export interface AcquireJobParams {
   now: Date;
-  /** Channel of a workspace without its id (`workspaceChannel('')`). */
-  workspaceChannelPrefix: string;
   workerId: string;
   provisioners: string[];
   tags: Record<string, string>;
@@ -196,8 +189,6 @@ export type AcquiredJobRow = ProvisionerJobRow & { buildPayload?: BuildJobPayloa
  * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
  */
 export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<AcquiredJobRow | undefined> {
-  // The same statement tells a workspace build's watchers that it started (NOTIFY on `<workspaceChannelPrefix><id>`,
-  // sent at commit): acquisition is one round trip.
   const { rows } = await db.query<ProvisionerJobRow & { build_payload: Record<string, unknown> | null; build_payload_state: Buffer | null }>({
     name: 'kiln_acquire_job',
     text: `${UNFINISHED_JOBS_ONLY} WITH acquired AS (
@@ -206,21 +197,16 @@ export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams):
          SELECT id FROM provisioner_jobs
          WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
            AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
-           AND ($6::uuid IS NULL OR organization_id = $6)
+           AND ($5::uuid IS NULL OR organization_id = $5)
          ORDER BY created_at
          FOR UPDATE SKIP LOCKED
          LIMIT 1
        )
-       RETURNING *),
-     note AS (
-       SELECT pg_notify($5 || b.workspace_id::text, '') FROM acquired a
-       JOIN workspace_builds b ON b.id = (a.input->>'workspace_build_id')::uuid
-       WHERE a.type = 'workspace_build')
+       RETURNING *)
      SELECT acquired.*, to_jsonb(payload) - 'provisioner_state' AS build_payload, payload.provisioner_state AS build_payload_state
      FROM acquired LEFT JOIN LATERAL (${BUILD_JOB_PAYLOAD("(acquired.input ->> 'workspace_build_id')::uuid", 'acquired.initiator_id')}) payload
-       ON acquired.type = 'workspace_build'
-     WHERE (SELECT count(*) FROM note) >= 0`,
-    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.workspaceChannelPrefix, p.organizationId ?? null],
+       ON acquired.type = 'workspace_build'`,
+    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.organizationId ?? null],
   });
   const r = rows[0];
   if (!r) return undefined;

@@ -61,8 +61,6 @@ export interface InsertWorkspaceBuildParams {
   state: Buffer | null;
   jobId: string;
   reason: 'initiator' | 'autostart' | 'autostop';
-  /** The workspace's channel: the same statement notifies it, sent when the transaction commits. */
-  notifyChannel: string;
 }
 
 export async function updateWorkspaceBuildDeadline(db: Queryable, id: string, deadline: Date, now: Date): Promise<void> {
