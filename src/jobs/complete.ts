@@ -8,6 +8,7 @@ import { jobEndedNotes, publishJobEnded, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
 import { insertResources, InvalidResourcesError, validateResources } from './resources.js';
+import { completeBuildWithLines, updateJob } from './update.js';
 
 const NO_ERROR_MESSAGE = 'The provisioner failed without an error message.';
 
@@ -20,6 +21,17 @@ const NO_ERROR_MESSAGE = 'The provisioner failed without an error message.';
  * statement in all.
  */
 export async function completeJob(ctx: JobsContext, workerId: string, req: CompleteJobRequest): Promise<void> {
+  if (req.logs?.length) {
+    // The daemon's last lines came with the completion: a build's success without resources stores both in one
+    // statement when it can; otherwise the lines go first, as a batch of their own (numbered, so a completion sent
+    // again does not store them twice), and the job completes as usual.
+    const build = req.workspace_build;
+    const done = build && (build.resources ?? []).length === 0
+      ? await completeBuildWithLines(ctx, workerId, req.job_id, req.logs, Buffer.from(build.state ?? new Uint8Array(0)))
+      : undefined;
+    if (done) return;
+    await updateJob(ctx, workerId, { job_id: req.job_id, logs: req.logs });
+  }
   const stateOnFailure = req.workspace_build ? { state: req.workspace_build.state } : undefined;
   try {
     validateResources(req.workspace_build?.resources ?? []);

@@ -1,9 +1,10 @@
 import { inTx } from '../db/pool.js';
+import { completeBuildJobWithLines } from '../db/queries/jobEnd.js';
 import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 import { encodeLines, insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type JobLog, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
-import { publishLogs, type JobsContext } from './context.js';
+import { publishJobEnded, publishLogs, type JobsContext } from './context.js';
 import { emitLocalJobLogs, hasLocalJobLogListeners, localOrigin } from './localLogFeed.js';
 import { capLogs, type CappedLogs } from './logCap.js';
 import { assertOwnedAndOpen } from './ownership.js';
@@ -111,6 +112,41 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
     const ids = await insertProvisionerJobLogsWithUsage(tx, job.id, capped.lines, usage);
     return { canceled: job.canceled_at !== null, firstId: ids[0] ?? null, lastId: ids[ids.length - 1] ?? null, ids, lines: capped.lines, prevLastId: job.last_log_id, usage };
   });
+}
+
+/**
+ * A build's success with the daemon's last lines (`CompleteJobRequest.logs`) in ONE statement
+ * (`completeBuildJobWithLines`): a batch of their own would cost a statement and a commit, and for a short build those
+ * lines are all its lines. Only on the common path: the server remembers the job's log budget, no update of the job is
+ * running here, nobody on this server follows its lines (they get lines from memory, which `updateJob` does), and
+ * something is left to store. Undefined when it does not apply or the row did not match: nothing was written, and the
+ * caller sends the lines by `updateJob` and completes the usual way. Announces the lines and the job's end once
+ * committed.
+ */
+export async function completeBuildWithLines(
+  ctx: JobsContext,
+  workerId: string,
+  jobId: string,
+  logs: JobLog[],
+  state: Buffer,
+): Promise<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string } | undefined> {
+  const known = remembered(ctx).get(jobId);
+  if (!known || known.workerId !== workerId || known.overflowed || tails(ctx).has(jobId) || hasLocalJobLogListeners(ctx.pubsub, jobId)) return undefined;
+  const fresh = logs.filter((l) => l.seq === undefined || l.seq > known.logSeq);
+  const maxSeq = logs.reduce((m, l) => Math.max(m, l.seq ?? 0), known.logSeq);
+  const capped = capLogs({ logs_length: known.logsLength, logs_overflowed: false }, fresh, ctx.options.maxJobLogBytes);
+  if (capped.lines.length === 0) return undefined;
+  const now = ctx.clock.now();
+  const done = await completeBuildJobWithLines(ctx.pool, {
+    jobId, workerId, now, state, lines: capped.lines, expected: known,
+    usage: { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq },
+  });
+  if (!done) return undefined;
+  remembered(ctx).delete(jobId);
+  // Published in one turn, so they leave together: the lines, then the job's end.
+  void publishLogs(ctx, jobId, { created_after: done.first_id - 1, last_id: done.last_id, origin: localOrigin(ctx.pubsub) });
+  await publishJobEnded(ctx, jobId, done.workspace_id);
+  return { transition: done.transition, workspace_id: done.workspace_id };
 }
 
 /** A batch capped as if the job had logged nothing yet, and encoded (`encodeLines`), before its turn came. */

@@ -8,7 +8,7 @@ import { coerceError, isRetryable } from '../lib/errors.js';
 import { extractTar, templateFiles } from '../provisionersdk/extract.js';
 import { PHASE_STAGE, type Phase, type Provisioner, type ProvisionResult } from '../provisionersdk/provisioner.js';
 import type { LogLevel } from '../sdk/types/provisionerJobs.js';
-import { isProvisionerdError, type AcquiredJob, type ProvisionerDaemonClient } from '../sdk/types/provisionerd.js';
+import { isProvisionerdError, type AcquiredJob, type JobLog, type ProvisionerDaemonClient } from '../sdk/types/provisionerd.js';
 
 import type { DaemonLogger } from './logger.js';
 import { JobUpdater, type UpdaterOptions } from './updater.js';
@@ -85,9 +85,11 @@ export class JobRunner {
       unsubscribe?.();
     }
     this.#updater.stop();
-    await this.#updater.drain(undefined, this.#closed.signal);
+    // A success takes its last lines along when the server stores them with it (one statement fewer per build).
+    const tail = outcome.ok && o.client.completeCarriesLogs && !this.#closing ? await this.#updater.takeTail() : undefined;
+    if (!tail) await this.#updater.drain(undefined, this.#closed.signal);
     if (this.#updater.lost) return;
-    await this.#report(outcome);
+    await this.#report(outcome, tail);
   }
 
   async #execute(): Promise<Outcome> {
@@ -179,7 +181,7 @@ export class JobRunner {
     return { ok: false, error: this.#closing ? SHUTDOWN_ERROR : 'canceled' };
   }
 
-  async #report(outcome: Outcome): Promise<void> {
+  async #report(outcome: Outcome, tail?: JobLog[]): Promise<void> {
     const { job, o } = this;
     if (!outcome.ok && this.#closing) {
       this.#log('provisioner_daemon', 'warn', `kiln: ${SHUTDOWN_ERROR}`, 'Cleaning Up');
@@ -191,17 +193,18 @@ export class JobRunner {
           const resources = outcome.result.resources;
           // A dry run changes nothing: the build keeps the state it started from, whatever the provisioner says.
           const state = job.workspace_build?.dry_run ? job.workspace_build.state : (outcome.result.state ?? EMPTY);
+          const logs = tail?.length ? { logs: tail } : {};
           await o.client.completeJob(
             job.type === 'workspace_build'
-              ? { job_id: job.job_id, workspace_build: { state, resources } }
+              ? { job_id: job.job_id, workspace_build: { state, resources }, ...logs }
               : job.type === 'template_version_dry_run'
-                ? { job_id: job.job_id, template_dry_run: { resources } }
+                ? { job_id: job.job_id, template_dry_run: { resources }, ...logs }
                 : { job_id: job.job_id, template_import: {
                       start_resources: resources,
                       stop_resources: outcome.result.stop_resources,
                       rich_parameters: outcome.result.parameters ?? [],
                       variables: outcome.result.variables ?? [],
-                    },
+                    }, ...logs,
                   },
           );
         } else {

@@ -199,6 +199,19 @@ export class JobUpdater {
     if (this.#queue.length) this.logger.warn({ job_id: this.jobId, dropped: this.#queue.length }, 'could not send the last log lines');
   }
 
+  /**
+   * After `stop()`: the lines not yet sent, taken out of the queue, numbered from 1 (`seq`) so a completion that
+   * carries them and is sent again stores them once, for a client whose server stores a completion's lines with it
+   * (`completeCarriesLogs`). Waits for an update on its way first. Undefined, and nothing taken, when the lines must
+   * go by `drain` instead: the job was lost, lines were dropped and not yet reported, more than one batch is left, or
+   * this job's lines were numbered already.
+   */
+  async takeTail(): Promise<JobLog[] | undefined> {
+    await this.#inflight;
+    if (this.#lost || this.#dropped !== this.#reportedDropped || this.#queue.length > MAX_BATCH || this.#queue.some((l) => l.seq !== undefined)) return undefined;
+    return this.#queue.splice(0).map((l, i) => ({ ...l, seq: i + 1 }));
+  }
+
   #tick(): void {
     if (this.#backingOff()) return;
     const due = performance.now() - this.#lastSent >= this.opts.heartbeatMs;

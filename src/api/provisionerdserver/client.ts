@@ -75,6 +75,9 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
    */
   readonly updatesInFlight = 2;
 
+  /** A build's last lines go in with its success, in one statement when the server can (src/jobs/complete.ts). */
+  readonly completeCarriesLogs = true;
+
   updateJob(req: UpdateJobRequest): Promise<UpdateJobResponse> {
     return updateJob(this.ctx, this.daemon.id, req);
   }

@@ -2,7 +2,8 @@ import { assertChannelName } from '../pubsub.js';
 import type { Queryable } from '../pool.js';
 
 import { BUILD_TARGET_COLUMNS, BUILD_TARGET_FROM, buildAfterJobSet, type BuildJobTarget } from './provisionerJobTargets.js';
-import type { ProvisionerJobRow } from './provisionerJobs.js';
+import { insertLines, lineValues, type ExpectedLogBudget, type NewJobLog } from './provisionerJobLogs.js';
+import type { JobLogUsage, ProvisionerJobRow } from './provisionerJobs.js';
 import { revive } from './views.js';
 
 /**
@@ -76,6 +77,36 @@ export interface CompleteBuildJobParams {
   state: Buffer;
 }
 
+/** What a build's success returns: its transition, and the workspace to announce it on. */
+export interface CompletedBuild {
+  transition: 'start' | 'stop' | 'delete';
+  workspace_id: string;
+}
+
+/**
+ * The job's completion, matched only if it is a build job, `worker`'s, started and not yet completed (`extraWhere`
+ * adds conditions), then its build's state and deadline and a delete's workspace; the statement's main query sets
+ * `kiln.writing_unfinished_build` (see `completeBuildJob`). `jobSet` adds columns to the job's SET.
+ */
+const buildSuccess = (p: { job: string; worker: string; now: string; state: string; jobSet?: string; from?: string; extraWhere?: string }) => `
+      job AS (
+        UPDATE provisioner_jobs j SET ${JOB_END_SET(p.now, 'NULL')}${p.jobSet ? `, ${p.jobSet}` : ''}
+        FROM ${p.from ? `${p.from}, ` : ''}workspace_builds b JOIN workspaces w ON w.id = b.workspace_id JOIN templates t ON t.id = w.template_id
+        WHERE j.id = ${p.job} AND j.type = 'workspace_build' AND j.worker_id = ${p.worker} AND j.started_at IS NOT NULL AND j.completed_at IS NULL
+          AND b.id = (j.input ->> 'workspace_build_id')::uuid${p.extraWhere ? ` AND ${p.extraWhere}` : ''}
+        RETURNING b.id AS build_id, b.transition, w.id AS workspace_id, coalesce(w.ttl_ms, t.default_ttl_ms, 0) AS ttl_ms,
+          coalesce((j.input ->> 'dry_run')::boolean, false) AS dry_run),
+      build AS (
+        UPDATE workspace_builds SET ${buildAfterJobSet(p.now, 'true', p.state, "(job.transition = 'start' AND NOT job.dry_run)",
+          `(CASE WHEN job.ttl_ms > 0 THEN ${p.now}::timestamptz + job.ttl_ms * interval '1 millisecond' END)`)}
+        FROM job WHERE workspace_builds.id = job.build_id RETURNING workspace_builds.id),
+      gone AS (
+        UPDATE workspaces SET deleted = true, updated_at = ${p.now} FROM job
+        WHERE workspaces.id = job.workspace_id AND job.transition = 'delete' AND NOT job.dry_run RETURNING workspaces.id)`;
+
+/** Marks the statement's transaction as writing only a build that was unfinished (migration 000095). */
+const UNFINISHED_BUILD_WRITE = `set_config('kiln.writing_unfinished_build', 'on', true) IS NOT NULL`;
+
 /**
  * A build job's success in ONE statement, which is also its own check: the job is completed only if it is a build
  * job, this worker's, started and not yet completed (the UPDATE locks the row, as a cancel does). Its build takes the
@@ -87,26 +118,48 @@ export interface CompleteBuildJobParams {
  * unfinished build, whose view no replica keeps, so migration 000095's trigger on workspace_builds sends no
  * `kiln_build_views` notification for it (a delete's workspace row still sends one, from its own trigger).
  */
-export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string } | undefined> {
-  const { rows } = await db.query<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string }>({
+export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<CompletedBuild | undefined> {
+  const { rows } = await db.query<CompletedBuild>({
     name: 'kiln_complete_build_job',
-    text: `WITH job AS (
-        UPDATE provisioner_jobs j SET ${JOB_END_SET('$3', 'NULL')}
-        FROM workspace_builds b JOIN workspaces w ON w.id = b.workspace_id JOIN templates t ON t.id = w.template_id
-        WHERE j.id = $1 AND j.type = 'workspace_build' AND j.worker_id = $2 AND j.started_at IS NOT NULL AND j.completed_at IS NULL
-          AND b.id = (j.input ->> 'workspace_build_id')::uuid
-        RETURNING b.id AS build_id, b.transition, w.id AS workspace_id, coalesce(w.ttl_ms, t.default_ttl_ms, 0) AS ttl_ms,
-          coalesce((j.input ->> 'dry_run')::boolean, false) AS dry_run),
-      build AS (
-        UPDATE workspace_builds SET ${buildAfterJobSet('$3', 'true', '$4', "(job.transition = 'start' AND NOT job.dry_run)",
-          "(CASE WHEN job.ttl_ms > 0 THEN $3::timestamptz + job.ttl_ms * interval '1 millisecond' END)")}
-        FROM job WHERE workspace_builds.id = job.build_id RETURNING workspace_builds.id),
-      gone AS (
-        UPDATE workspaces SET deleted = true, updated_at = $3 FROM job
-        WHERE workspaces.id = job.workspace_id AND job.transition = 'delete' AND NOT job.dry_run RETURNING workspaces.id)
-      SELECT job.transition, job.workspace_id FROM job
-      WHERE set_config('kiln.writing_unfinished_build', 'on', true) IS NOT NULL`,
+    text: `WITH ${buildSuccess({ job: '$1', worker: '$2', now: '$3', state: '$4' })}
+      SELECT job.transition, job.workspace_id FROM job WHERE ${UNFINISHED_BUILD_WRITE}`,
     values: [p.jobId, p.workerId, p.now, p.state],
+  });
+  return rows[0];
+}
+
+/**
+ * `completeBuildJob` and the daemon's last lines in ONE statement: the job row is locked first (`lock`) only if it is
+ * still this worker's, open, and its log budget and log_seq are what the server remembers; only then are the lines
+ * inserted and the job completed with its new budget, log_seq and newest line id. Undefined when nothing matched (the
+ * caller sends the lines and the completion the usual way). `firstId` and `lastId` bound the lines' ids, for the
+ * notification the caller sends once committed.
+ */
+export async function completeBuildJobWithLines(
+  db: Queryable,
+  p: CompleteBuildJobParams & { lines: NewJobLog[]; expected: ExpectedLogBudget; usage: JobLogUsage },
+): Promise<(CompletedBuild & { first_id: number; last_id: number }) | undefined> {
+  const { rows } = await db.query<CompletedBuild & { first_id: number; last_id: number }>({
+    name: 'kiln_complete_build_job_with_lines',
+    text: `WITH lock AS (
+        SELECT id FROM provisioner_jobs
+        WHERE id = $1 AND worker_id = $7 AND started_at IS NOT NULL AND completed_at IS NULL
+          AND logs_length = $10 AND log_seq = $11 AND NOT logs_overflowed
+        FOR UPDATE),
+      ins AS (
+        ${insertLines('WHERE EXISTS (SELECT 1 FROM lock)')}),
+      ${buildSuccess({
+        job: '$1', worker: '$7', now: '$8', state: '$9', from: 'lock',
+        jobSet: `logs_length = $12, logs_overflowed = $13, log_seq = GREATEST(j.log_seq, $14),
+          last_log_id = GREATEST(j.last_log_id, (SELECT coalesce(max(id), 0) FROM ins))`,
+        extraWhere: 'lock.id = j.id',
+      })},
+      bounds AS (SELECT min(id) AS first_id, max(id) AS last_id FROM ins)
+      SELECT job.transition, job.workspace_id, bounds.first_id, bounds.last_id FROM job, bounds WHERE ${UNFINISHED_BUILD_WRITE}`,
+    values: [
+      ...lineValues(p.jobId, p.lines),
+      p.workerId, p.now, p.state, p.expected.logsLength, p.expected.logSeq, p.usage.logsLength, p.usage.logsOverflowed, p.usage.logSeq,
+    ],
   });
   return rows[0];
 }

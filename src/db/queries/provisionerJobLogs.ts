@@ -18,7 +18,7 @@ export interface NewJobLog {
  * Times travel as milliseconds since the epoch (float8): formatting 2,000 Dates as text took node-postgres longer
  * than the rest of the batch's parameters together, while the insert waited.
  */
-const insertLines = (where = '') => `INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
+export const insertLines = (where = '') => `INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
        SELECT $1, to_timestamp(t.created_ms / 1000), t.source, t.level, t.stage, t.output
        FROM unnest($2::float8[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
          AS t(created_ms, source, level, stage, output, ord)
@@ -26,7 +26,7 @@ const insertLines = (where = '') => `INSERT INTO provisioner_job_logs (job_id, c
        ORDER BY t.ord
        RETURNING id`;
 
-function lineValues(jobId: string, logs: NewJobLog[]): unknown[] {
+export function lineValues(jobId: string, logs: NewJobLog[]): unknown[] {
   return [jobId, ...(encoded.get(logs) ?? encodeLines(logs))];
 }
 

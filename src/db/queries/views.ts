@@ -80,7 +80,7 @@ const PENDING = (t: string) => `${t}.started_at IS NULL AND ${t}.completed_at IS
  * their password hash, builds their state (large, and read only by the state endpoint and the daemon). `seenSince` is
  * the placeholder of the threshold a matched daemon counts as available after (src/api/provisionerJobs/matched.ts).
  * `jobUnseen`: the pending job `j` is being inserted by the same statement, so its own snapshot cannot count it in
- * its queue; it is added.
+ * its queue; it is added. Such a job has no resources yet: their four lists are empty without a look.
  */
 export const buildViewColumns = (seenSince: string, jobUnseen = false) => `
   to_jsonb(b) - 'provisioner_state' AS build,
@@ -101,6 +101,10 @@ export const buildViewColumns = (seenSince: string, jobUnseen = false) => `
     FROM provisioner_daemons d WHERE j.provisioner = ANY(d.provisioners) AND j.tags <@ d.tags
       AND (d.organization_id IS NULL OR d.organization_id = j.organization_id)
   ) END AS matched,
+  ${jobUnseen ? `'[]'::json AS resources, '[]'::json AS metadata, '[]'::json AS agents, '[]'::json AS apps` : RESOURCE_LISTS}`;
+
+/** A build view's resources, their metadata, agents and apps, each a JSON list. */
+const RESOURCE_LISTS = `
   (SELECT coalesce(json_agg(r ORDER BY r.ordinal, r.created_at), '[]') FROM workspace_resources r WHERE r.job_id = j.id) AS resources,
   (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM workspace_resource_metadata m JOIN workspace_resources r ON r.id = m.workspace_resource_id
     WHERE r.job_id = j.id) AS metadata,

@@ -206,6 +206,11 @@ export interface CompleteJobRequest {
     variables?: DeclaredVariable[];
   };
   template_dry_run?: { resources: ProvisionedResource[] };
+  /**
+   * The job's last lines, not sent by an update of their own: stored before the completion, with it. Only from a client
+   * whose server takes them (`completeCarriesLogs`); numbered (`seq`), so a completion sent again stores them once.
+   */
+  logs?: JobLog[];
 }
 
 export interface FailJobRequest {
@@ -240,6 +245,11 @@ export interface ProvisionerDaemonClient {
    * server runs them in the order they were sent: the built-in daemons' (src/jobs/update.ts).
    */
   readonly updatesInFlight?: number;
+  /**
+   * The server stores a completion's last lines with it (`CompleteJobRequest.logs`): the built-in daemons' does, and a
+   * no-op build is then one statement and one commit fewer. Others send every line by `updateJob`.
+   */
+  readonly completeCarriesLogs?: boolean;
   /** Long-poll: resolves with the next job, or null once `signal` aborts (or the server asks to come back later). */
   acquireJob(signal: AbortSignal): Promise<AcquiredJob | null>;
   /** Heartbeat plus logs. Throws `ProvisionerdError` when the job is no longer this daemon's to run. */
