@@ -1,7 +1,7 @@
 import { inTx } from '../../db/pool.js';
 import { getProvisionerJobForUpdate, updateProvisionerJobCanceled, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
 import { coerceError } from '../../lib/errors.js';
-import { JOB_CANCELED_CHANNEL, jobLogsChannel, type LogsNotification } from '../../jobs/channels.js';
+import { JOB_CANCELED_CHANNEL, jobLogsChannel, workspaceChannel, type LogsNotification } from '../../jobs/channels.js';
 import type { ServerContext } from '../context.js';
 import { jobStatus } from '../convert/provisionerJobs.js';
 import { ApiError, errors } from '../http/errors.js';
@@ -18,9 +18,11 @@ export function parseExpectStatus(raw: unknown): ExpectStatus | undefined {
 /**
  * Requests cancellation of a job, in a transaction that locks the job row (so a daemon completing it at the same
  * instant cannot interleave). A pending job is canceled at once and its log followers are told the logs ended; a
- * running job becomes `canceling` and its daemon is told through the cancel channel and its next heartbeat.
+ * running job becomes `canceling` and its daemon is told through the cancel channel and its next heartbeat. A build's
+ * workspace (`workspaceId`) is announced first, in the same flush: its watchers read `canceling` while the daemon is
+ * only being told to stop.
  */
-export async function cancelJob(ctx: ServerContext, jobId: string, expectStatus?: ExpectStatus): Promise<ProvisionerJobRow> {
+export async function cancelJob(ctx: ServerContext, jobId: string, expectStatus?: ExpectStatus, workspaceId?: string): Promise<ProvisionerJobRow> {
   const job = await inTx(ctx.pool, async (tx) => {
     const current = await getProvisionerJobForUpdate(tx, jobId);
     if (!current) throw errors.internal('Internal error fetching provisioner job.');
@@ -31,11 +33,11 @@ export async function cancelJob(ctx: ServerContext, jobId: string, expectStatus?
   });
   const publish = (channel: string, payload: string) =>
     ctx.pubsub.publish(channel, payload).catch((e) => ctx.logger.warn({ err: coerceError(e).message, channel }, 'publish failed'));
-  if (job.completed_at) {
-    const end: LogsNotification = { created_after: 0, end_of_logs: true };
-    await publish(jobLogsChannel(job.id), JSON.stringify(end));
-  } else {
-    await publish(JOB_CANCELED_CHANNEL, job.id);
-  }
+  const end: LogsNotification = { created_after: 0, end_of_logs: true };
+  // Published in one turn, so they leave together, in this order.
+  await Promise.all([
+    ...(workspaceId ? [publish(workspaceChannel(workspaceId), '')] : []),
+    job.completed_at ? publish(jobLogsChannel(job.id), JSON.stringify(end)) : publish(JOB_CANCELED_CHANNEL, job.id),
+  ]);
   return job;
 }

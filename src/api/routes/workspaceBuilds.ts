@@ -88,8 +88,7 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       if (!template.allow_user_cancel_workspace_jobs && !authz.isOwner(s) && expect !== 'pending') {
         throw new ApiError(403, 'User is not allowed to cancel workspace builds. Owner role is required.');
       }
-      await cancelJob(ctx, build.job_id, expect);
-      publishWorkspace(ctx, workspace.id);
+      await cancelJob(ctx, build.job_id, expect, workspace.id);
       return { message: 'Job has been marked as canceled...' };
     },
   );

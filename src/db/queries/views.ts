@@ -242,10 +242,16 @@ export interface WorkspaceListFilter {
 }
 
 /** Live workspaces matching the filter, newest first, one page of them rendered, and how many match in all. */
+/** The count of live workspaces `listWorkspaceViews` matches without a join: kept per owner, unless a name filters. */
+const KEPT_COUNT = `CASE WHEN $4::text IS NULL
+    THEN (SELECT coalesce(sum(c.live), 0) FROM workspace_counts c WHERE $1::uuid[] IS NULL OR c.owner_id = ANY($1::uuid[]))
+    ELSE (SELECT count(*) FROM matching) END`;
+
 export async function listWorkspaceViews(db: Queryable, f: WorkspaceListFilter): Promise<{ count: number; workspaces: WorkspaceView[] }> {
-  // Only the joins a filter needs: without any, the count is a scan of the live-workspaces index alone, and the page
-  // reads that index newest first and stops after `limit` rows (migration 000092). With a status filter the latest
-  // build is read for every candidate.
+  // Only the joins a filter needs: without any, the page reads the live-workspaces index newest first and stops after
+  // `limit` rows (migration 000092), and the count is the owners' counts kept by migration 000096's triggers (all
+  // owners', or the listed owners'); a name filter counts the matching rows. With a status filter the latest build is
+  // read for every candidate.
   const joins = [
     f.templateNames ? 'JOIN templates tt ON tt.id = w.template_id' : '',
     f.ownerUsername ? 'JOIN users ou ON ou.id = w.owner_id' : '',
@@ -266,7 +272,7 @@ export async function listWorkspaceViews(db: Queryable, f: WorkspaceListFilter):
            AND ($4::text IS NULL OR w.name ILIKE '%' || $4 || '%')
            ${f.status ? `AND ${BUILD_STATUS} = $8` : ''}),
        page AS (SELECT * FROM matching ORDER BY created_at DESC, id OFFSET $5 LIMIT $6)
-     SELECT (SELECT count(*) FROM matching)::int AS total,
+     SELECT (${variant ? 'SELECT count(*) FROM matching' : KEPT_COUNT})::int AS total,
        (SELECT coalesce(json_agg(views ORDER BY views.ws_created_at DESC, views.ws_id), '[]') FROM (
           SELECT pw.created_at AS ws_created_at, pw.id AS ws_id, ${WORKSPACE_VIEW_COLUMNS('$7')}
           FROM page pw ${WORKSPACE_VIEW_FROM}) views) AS workspaces`,
