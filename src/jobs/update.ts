@@ -81,8 +81,7 @@ interface UpdateOutcome {
 async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date, early?: EarlyBatch): Promise<UpdateOutcome | undefined> {
   const known = remembered(ctx).get(req.job_id);
   if (!known || known.workerId !== workerId || known.overflowed) return undefined;
-  const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > known.logSeq);
-  const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), known.logSeq);
+  const { fresh, maxSeq } = unstored(req.logs, known.logSeq);
   const capped = capWithEarly({ logs_length: known.logsLength, logs_overflowed: false }, fresh, req, early, ctx.options.maxJobLogBytes);
   if (capped.lines.length === 0) return undefined;
   const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
@@ -101,10 +100,9 @@ async function updateUnderLock(ctx: JobsContext, workerId: string, req: UpdateJo
     assertOwnedAndOpen(job, workerId, req.job_id);
     // Lines a network daemon numbered and we already stored (its reply was lost, it sent them again) are dropped.
     const stored = job.log_seq ?? 0;
-    const fresh = req.logs.filter((l) => l.seq === undefined || l.seq > stored);
-    const maxSeq = req.logs.reduce((m, l) => Math.max(m, l.seq ?? 0), 0);
+    const { fresh, maxSeq } = unstored(req.logs, stored);
     const capped = capWithEarly(job, fresh, req, early, ctx.options.maxJobLogBytes);
-    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: Math.max(stored, maxSeq) };
+    const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
     if (capped.lines.length === 0) {
       await updateProvisionerJobLogUsage(tx, job.id, usage);
       return { canceled: job.canceled_at !== null, firstId: null, lastId: null, ids: [] as number[], lines: capped.lines, prevLastId: job.last_log_id, usage };
@@ -132,8 +130,7 @@ export async function completeBuildWithLines(
 ): Promise<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string } | undefined> {
   const known = remembered(ctx).get(jobId);
   if (!known || known.workerId !== workerId || known.overflowed || tails(ctx).has(jobId) || hasLocalJobLogListeners(ctx.pubsub, jobId)) return undefined;
-  const fresh = logs.filter((l) => l.seq === undefined || l.seq > known.logSeq);
-  const maxSeq = logs.reduce((m, l) => Math.max(m, l.seq ?? 0), known.logSeq);
+  const { fresh, maxSeq } = unstored(logs, known.logSeq);
   const capped = capLogs({ logs_length: known.logsLength, logs_overflowed: false }, fresh, ctx.options.maxJobLogBytes);
   if (capped.lines.length === 0) return undefined;
   const now = ctx.clock.now();
@@ -147,6 +144,14 @@ export async function completeBuildWithLines(
   void publishLogs(ctx, jobId, { created_after: done.first_id - 1, last_id: done.last_id, origin: localOrigin(ctx.pubsub) });
   await publishJobEnded(ctx, jobId, done.workspace_id);
   return { transition: done.transition, workspace_id: done.workspace_id };
+}
+
+/**
+ * The lines not stored yet (a numbered line at or below the job's stored `log_seq` was stored: a daemon sent it again),
+ * and the job's `log_seq` once these are stored.
+ */
+function unstored(logs: JobLog[], storedSeq: number): { fresh: JobLog[]; maxSeq: number } {
+  return { fresh: logs.filter((l) => l.seq === undefined || l.seq > storedSeq), maxSeq: logs.reduce((m, l) => Math.max(m, l.seq ?? 0), storedSeq) };
 }
 
 /** A batch capped as if the job had logged nothing yet, and encoded (`encodeLines`), before its turn came. */

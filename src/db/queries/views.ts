@@ -75,6 +75,16 @@ export function reviveBuildView(r: Raw): BuildView {
 
 const PENDING = (t: string) => `${t}.started_at IS NULL AND ${t}.completed_at IS NULL AND ${t}.canceled_at IS NULL`;
 
+/** A build view's resources, their metadata, agents and apps, each a JSON list. */
+const RESOURCE_LISTS = `
+  (SELECT coalesce(json_agg(r ORDER BY r.ordinal, r.created_at), '[]') FROM workspace_resources r WHERE r.job_id = j.id) AS resources,
+  (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM workspace_resource_metadata m JOIN workspace_resources r ON r.id = m.workspace_resource_id
+    WHERE r.job_id = j.id) AS metadata,
+  (SELECT coalesce(json_agg(a ORDER BY a.ordinal, a.name), '[]') FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
+    WHERE r.job_id = j.id) AS agents,
+  (SELECT coalesce(json_agg(p ORDER BY p.ordinal, p.slug), '[]') FROM workspace_apps p JOIN workspace_agents a ON a.id = p.agent_id
+    JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = j.id) AS apps`;
+
 /**
  * The columns of a build view of the build `b` (a relation in the FROM clause), with the joins they need. Users lose
  * their password hash, builds their state (large, and read only by the state endpoint and the daemon). `seenSince` is
@@ -103,15 +113,6 @@ export const buildViewColumns = (seenSince: string, jobUnseen = false) => `
   ) END AS matched,
   ${jobUnseen ? `'[]'::json AS resources, '[]'::json AS metadata, '[]'::json AS agents, '[]'::json AS apps` : RESOURCE_LISTS}`;
 
-/** A build view's resources, their metadata, agents and apps, each a JSON list. */
-const RESOURCE_LISTS = `
-  (SELECT coalesce(json_agg(r ORDER BY r.ordinal, r.created_at), '[]') FROM workspace_resources r WHERE r.job_id = j.id) AS resources,
-  (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM workspace_resource_metadata m JOIN workspace_resources r ON r.id = m.workspace_resource_id
-    WHERE r.job_id = j.id) AS metadata,
-  (SELECT coalesce(json_agg(a ORDER BY a.ordinal, a.name), '[]') FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
-    WHERE r.job_id = j.id) AS agents,
-  (SELECT coalesce(json_agg(p ORDER BY p.ordinal, p.slug), '[]') FROM workspace_apps p JOIN workspace_agents a ON a.id = p.agent_id
-    JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = j.id) AS apps`;
 
 /** What a build view joins besides its build `b` and job `j`. */
 export const BUILD_VIEW_OTHER_JOINS = `
@@ -241,12 +242,12 @@ export interface WorkspaceListFilter {
   seenSince: Date;
 }
 
-/** Live workspaces matching the filter, newest first, one page of them rendered, and how many match in all. */
 /** The count of live workspaces `listWorkspaceViews` matches without a join: kept per owner, unless a name filters. */
 const KEPT_COUNT = `CASE WHEN $4::text IS NULL
     THEN (SELECT coalesce(sum(c.live), 0) FROM workspace_counts c WHERE $1::uuid[] IS NULL OR c.owner_id = ANY($1::uuid[]))
     ELSE (SELECT count(*) FROM matching) END`;
 
+/** Live workspaces matching the filter, newest first, one page of them rendered, and how many match in all. */
 export async function listWorkspaceViews(db: Queryable, f: WorkspaceListFilter): Promise<{ count: number; workspaces: WorkspaceView[] }> {
   // Only the joins a filter needs: without any, the page reads the live-workspaces index newest first and stops after
   // `limit` rows (migration 000092), and the count is the owners' counts kept by migration 000096's triggers (all
