@@ -133,6 +133,11 @@ export class PgPubsub implements Pubsub {
     });
   }
 
+  /** Resolves once every notification published so far has been sent (or has failed). */
+  async settled(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
   /** Notifications waiting for the next flush, in publish order. */
   #outbox: { channel: string; payload: string; done: (e?: unknown) => void }[] = [];
   /** The flush loop while it runs: it sends batches until the outbox is empty. */

@@ -24,13 +24,20 @@ export async function acquireJob(ctx: JobsContext, daemon: AcquiringDaemon): Pro
     tags: daemon.tags,
     organizationId: daemon.organizationId,
   });
-  if (!job) return undefined;
-  // The job's log budget as it was handed out: the daemon's first batch is then one statement too (update.ts).
+  if (job) tookJob(ctx, job);
+  return job;
+}
+
+/**
+ * What follows a committed acquisition, by `acquireJob` or by a daemon's success that took its next job
+ * (src/jobs/complete.ts): the job's log budget is remembered as it was handed out (the daemon's first batch is then one
+ * statement too, update.ts), and the build's watchers are told it started.
+ */
+export function tookJob(ctx: JobsContext, job: AcquiredJobRow): void {
   rememberAcquired(ctx, job);
   // Not awaited: the daemon starts on the job meanwhile (watchers re-read the build when told; a build whose payload
   // could not be read is failed, and that end is announced).
   if (job.buildPayload) void publish(ctx, workspaceChannel(job.buildPayload.workspace_id));
-  return job;
 }
 
 /**

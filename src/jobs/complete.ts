@@ -1,9 +1,10 @@
 import { inTx, type Queryable } from '../db/pool.js';
 import { completeBuildJob, endJob, getJobForUpdateWithTarget } from '../db/queries/jobEnd.js';
-import type { ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
+import type { AcquiredJobRow, ProvisionerJobRow, TemplateVersionImportJobInput, WorkspaceBuildJobInput } from '../db/queries/provisionerJobs.js';
 import type { BuildJobTarget } from '../db/queries/provisionerJobTargets.js';
 import type { CompleteJobRequest, FailJobRequest } from '../sdk/types/provisionerd.js';
 
+import { tookJob, type AcquiringDaemon } from './acquire.js';
 import { jobEndedNotes, publishJobEnded, type JobsContext } from './context.js';
 import { checkImportDeclarations, DeclarationError, storeImportDeclarations, type ImportDeclarations } from './importDeclarations.js';
 import { assertOwnedAndOpen } from './ownership.js';
@@ -19,17 +20,22 @@ const NO_ERROR_MESSAGE = 'The provisioner failed without an error message.';
  * preview on the import job. A report that cannot be stored fails the job instead, with nothing half-written. A
  * build's success takes the row lock with its first write (`storeBuildCompletion`): without resources it is one
  * statement in all.
+ *
+ * `next`: the daemon (`workerId`) is about to ask for its next job; a build's success then takes one for it in the
+ * same statement, committed with the success, and returns it (already announced, as `acquireJob` does). Undefined when
+ * none was taken: no job was waiting, or the completion went another way; the daemon then asks as usual.
  */
-export async function completeJob(ctx: JobsContext, workerId: string, req: CompleteJobRequest): Promise<void> {
+export async function completeJob(ctx: JobsContext, workerId: string, req: CompleteJobRequest, next?: AcquiringDaemon): Promise<AcquiredJobRow | undefined> {
+  const taking = next && next.id === workerId ? { provisioners: next.provisioners, tags: next.tags, organizationId: next.organizationId } : undefined;
   if (req.logs?.length) {
     // The daemon's last lines came with the completion: a build's success without resources stores both in one
     // statement when it can; otherwise the lines go first, as a batch of their own (numbered, so a completion sent
     // again does not store them twice), and the job completes as usual.
     const build = req.workspace_build;
     const done = build && (build.resources ?? []).length === 0
-      ? await completeBuildWithLines(ctx, workerId, req.job_id, req.logs, Buffer.from(build.state ?? new Uint8Array(0)))
+      ? await completeBuildWithLines(ctx, workerId, req.job_id, req.logs, Buffer.from(build.state ?? new Uint8Array(0)), taking, (job) => tookJob(ctx, job))
       : undefined;
-    if (done) return;
+    if (done) return done.next;
     await updateJob(ctx, workerId, { job_id: req.job_id, logs: req.logs });
   }
   const stateOnFailure = req.workspace_build ? { state: req.workspace_build.state } : undefined;
@@ -40,27 +46,33 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
     validateResources(req.template_dry_run?.resources ?? []);
   } catch (e) {
     if (!(e instanceof InvalidResourcesError)) throw e;
-    return failJob(ctx, workerId, { job_id: req.job_id, error: `The provisioner reported invalid resources: ${e.message}`, workspace_build: stateOnFailure });
+    return void (await failJob(ctx, workerId, { job_id: req.job_id, error: `The provisioner reported invalid resources: ${e.message}`, workspace_build: stateOnFailure }));
   }
   let declarations: ImportDeclarations | undefined;
   try {
     if (req.template_import) declarations = checkImportDeclarations(req.template_import);
   } catch (e) {
     if (!(e instanceof DeclarationError)) throw e;
-    return failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` });
+    return void (await failJob(ctx, workerId, { job_id: req.job_id, error: `The template declares invalid parameters: ${e.message}` }));
   }
   /** The workspace whose build succeeded (set by `writeBuildSuccess`), announced once the write has committed. */
   let builtWorkspaceId: string | undefined;
+  /** The job the success took for the daemon (`next`), announced with it. */
+  let nextJob: AcquiredJobRow | undefined;
   try {
     if (!(req.workspace_build && (await storeBuildCompletion(req.workspace_build)))) await inTx(ctx.pool, storeCompletion);
   } catch (e) {
-    if (e instanceof DeclarationError) return failJob(ctx, workerId, { job_id: req.job_id, error: e.message });
+    if (e instanceof DeclarationError) return void (await failJob(ctx, workerId, { job_id: req.job_id, error: e.message }));
     // The database refused a row (a constraint the validation did not foresee): fail the job; nothing was written.
     if (!isDataError(e)) throw e;
-    return failJob(ctx, workerId, { job_id: req.job_id, error: `Could not store the build's resources: ${(e as Error).message}`, workspace_build: stateOnFailure });
+    const error = `Could not store the build's resources: ${(e as Error).message}`;
+    return void (await failJob(ctx, workerId, { job_id: req.job_id, error, workspace_build: stateOnFailure }));
   }
-  // Other jobs' ends were announced by their own statement (`endJob`), at commit.
+  // A job taken with the success has committed with it: remembered and announced as an acquisition is, in the same
+  // flush as the end. Other jobs' ends were announced by their own statement (`endJob`), at commit.
+  if (nextJob) tookJob(ctx, nextJob);
   if (builtWorkspaceId) await publishJobEnded(ctx, req.job_id, builtWorkspaceId);
+  return nextJob;
 
   /**
    * A build's success: ONE statement (`completeBuildJob`), in a transaction with the resources' inserts when there are
@@ -74,10 +86,11 @@ export async function completeJob(ctx: JobsContext, workerId: string, req: Compl
   /** The build's success and its resources, written by the caller's connection; false when the job did not match. */
   async function writeBuildSuccess(db: Queryable, build: NonNullable<CompleteJobRequest['workspace_build']>): Promise<boolean> {
     const now = ctx.clock.now();
-    const done = await completeBuildJob(db, { jobId: req.job_id, workerId, now, state: Buffer.from(build.state ?? new Uint8Array(0)) });
+    const done = await completeBuildJob(db, { jobId: req.job_id, workerId, now, state: Buffer.from(build.state ?? new Uint8Array(0)), next: taking });
     if (!done) return false;
     await insertResources(db, { jobId: req.job_id, transition: done.transition, now, resources: build.resources ?? [] });
     builtWorkspaceId = done.workspace_id;
+    nextJob = done.next;
     return true;
   }
 

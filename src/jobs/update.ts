@@ -1,6 +1,6 @@
 import { inTx } from '../db/pool.js';
-import { completeBuildJobWithLines } from '../db/queries/jobEnd.js';
-import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
+import { completeBuildJobWithLines, type CompleteBuildJobParams, type CompletedBuild } from '../db/queries/jobEnd.js';
+import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type AcquiredJobRow, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 import { encodeLines, insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
 import { ProvisionerdError, type JobLog, type UpdateJobRequest, type UpdateJobResponse } from '../sdk/types/provisionerd.js';
 
@@ -127,7 +127,10 @@ export async function completeBuildWithLines(
   jobId: string,
   logs: JobLog[],
   state: Buffer,
-): Promise<{ transition: 'start' | 'stop' | 'delete'; workspace_id: string } | undefined> {
+  next?: CompleteBuildJobParams['next'],
+  /** Told of the job taken for `next` once committed, before the lines and the end are announced (one flush for all). */
+  taken?: (job: AcquiredJobRow) => void,
+): Promise<CompletedBuild | undefined> {
   const known = remembered(ctx).get(jobId);
   if (!known || known.workerId !== workerId || known.overflowed || tails(ctx).has(jobId) || hasLocalJobLogListeners(ctx.pubsub, jobId)) return undefined;
   const { fresh, maxSeq } = unstored(logs, known.logSeq);
@@ -135,15 +138,16 @@ export async function completeBuildWithLines(
   if (capped.lines.length === 0) return undefined;
   const now = ctx.clock.now();
   const done = await completeBuildJobWithLines(ctx.pool, {
-    jobId, workerId, now, state, lines: capped.lines, expected: known,
+    jobId, workerId, now, state, next, lines: capped.lines, expected: known,
     usage: { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq },
   });
   if (!done) return undefined;
   remembered(ctx).delete(jobId);
+  if (done.next) taken?.(done.next);
   // Published in one turn, so they leave together: the lines, then the job's end.
   void publishLogs(ctx, jobId, { created_after: done.first_id - 1, last_id: done.last_id, origin: localOrigin(ctx.pubsub) });
   await publishJobEnded(ctx, jobId, done.workspace_id);
-  return { transition: done.transition, workspace_id: done.workspace_id };
+  return { transition: done.transition, workspace_id: done.workspace_id, next: done.next };
 }
 
 /**

@@ -100,5 +100,7 @@ export class ProvisionerDaemon {
         this.#runner = undefined;
       }
     }
+    // A job the client took for us with the last success (and we will not ask for) goes back to the queue.
+    await this.opts.client.returnHeldJob?.().catch((e: unknown) => this.#logger.warn({ err: coerceError(e).message }, 'returning a held job failed'));
   }
 }

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ServerContext } from '../../src/api/context.js';
 import { fileBytes } from '../../src/api/provisionerdserver/fileBytes.js';
 import { acquiredJobPayload } from '../../src/api/provisionerdserver/payload.js';
+import { PgPubsub } from '../../src/db/pubsub.js';
 import { withStatementCounter } from '../../src/db/statementCount.js';
 import { acquireJob } from '../../src/jobs/acquire.js';
 import { completeJob } from '../../src/jobs/complete.js';
@@ -13,10 +14,23 @@ import type { KilnClient } from '../../src/sdk/client.js';
 import { insertEchoTemplate, insertWorkspace, type Owner } from '../harness/jobFixtures.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 
-/** Statements `fn` sends, counted where they are sent (the pool wrapper), as the server counts a request's. */
+/** The server's pubsub: `count` waits until what an operation published has been sent. */
+let pubsub: PgPubsub;
+
+/**
+ * Statements `fn` sends, counted where they are sent (the pool wrapper), as the server counts a request's, including
+ * the notification statement it started (`publish` does not wait for it; an operation that does not await its publish
+ * would otherwise be counted with or without it depending on which round trip ends first). Waits for the flushes of
+ * earlier operations first, so each operation's notifications leave in a flush of its own.
+ */
 async function count<T>(fn: () => Promise<T>): Promise<{ n: number; value: T }> {
+  await pubsub.settled();
   const c = { statements: 0 };
-  const value = await withStatementCounter(c, fn);
+  const value = await withStatementCounter(c, async () => {
+    const v = await fn();
+    await pubsub.settled();
+    return v;
+  });
   return { n: c.statements, value };
 }
 
@@ -38,6 +52,8 @@ describe('statements per write operation', () => {
   before(async () => {
     srv = await startTestServer({ provisionerDaemons: 0, config: { reaperIntervalMs: 3_600_000 } });
     ctx = srv.server.api.ctx;
+    assert.ok(ctx.pubsub instanceof PgPubsub, 'the server notifies through PostgreSQL');
+    pubsub = ctx.pubsub;
     const u = await srv.createFirstUser();
     owner = { userId: u.userId, orgId: u.organizationId };
     client = u.client;

@@ -1,4 +1,5 @@
-import { acquireJob } from '../../jobs/acquire.js';
+import type { AcquiredJobRow } from '../../db/queries/provisionerJobs.js';
+import { acquireJob, releaseJob } from '../../jobs/acquire.js';
 import { JOB_CANCELED_CHANNEL, JOB_POSTED_CHANNEL } from '../../jobs/channels.js';
 import { abortJob, completeJob, failJob } from '../../jobs/complete.js';
 import { updateJob } from '../../jobs/update.js';
@@ -40,6 +41,10 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
   #subscribed: Promise<void> | undefined;
   #unsubscribe: (() => void)[] = [];
   #closed = false;
+  /** The signal of the daemon's last `acquireJob`: once aborted, it will not ask again. */
+  #asking: AbortSignal | undefined;
+  /** The job the daemon's last success took for it (`completeJob`), handed out by its next `acquireJob`. */
+  #held: AcquiredJobRow | undefined;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -48,11 +53,14 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
   ) {}
 
   async acquireJob(signal: AbortSignal): Promise<AcquiredJob | null> {
+    this.#asking = signal;
     await this.#subscribe();
     while (!signal.aborted && !this.#closed) {
       // A job posted while this attempt runs bumps the counter; then we try again instead of sleeping through it.
       const seen = this.#posted;
-      const row = await acquireJob(this.ctx, this.daemon);
+      const held = this.#held;
+      this.#held = undefined;
+      const row = held ?? (await acquireJob(this.ctx, this.daemon));
       if (row) {
         try {
           return await acquiredJobPayload(this.ctx, row);
@@ -82,8 +90,20 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
     return updateJob(this.ctx, this.daemon.id, req);
   }
 
-  completeJob(req: CompleteJobRequest): Promise<void> {
-    return completeJob(this.ctx, this.daemon.id, req);
+  /**
+   * A success also takes the daemon's next job, in the same statement, when the daemon is still asking for jobs (one
+   * statement and one commit fewer per job under load); it is held for the next `acquireJob`.
+   */
+  async completeJob(req: CompleteJobRequest): Promise<void> {
+    const asking = this.#asking !== undefined && !this.#asking.aborted && !this.#closed && this.#held === undefined;
+    const next = await completeJob(this.ctx, this.daemon.id, req, asking ? this.daemon : undefined);
+    if (next) this.#held = next;
+  }
+
+  async returnHeldJob(): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) await releaseJob(this.ctx, held.id, this.daemon.id);
   }
 
   failJob(req: FailJobRequest): Promise<void> {

@@ -3,7 +3,7 @@ import type { Queryable } from '../pool.js';
 
 import { BUILD_TARGET_COLUMNS, BUILD_TARGET_FROM, buildAfterJobSet, type BuildJobTarget } from './provisionerJobTargets.js';
 import { insertLines, lineValues, type ExpectedLogBudget, type NewJobLog } from './provisionerJobLogs.js';
-import type { JobLogUsage, ProvisionerJobRow } from './provisionerJobs.js';
+import { acquiredCte, acquireValues, NEXT_JOB_COLUMNS, NEXT_JOB_JOIN, nextJobFromColumns, type AcquiredJobRow, type AcquireJobParams, type JobLogUsage, type ProvisionerJobRow } from './provisionerJobs.js';
 import { revive } from './views.js';
 
 /**
@@ -75,12 +75,36 @@ export interface CompleteBuildJobParams {
   now: Date;
   /** The build's new state, replacing the old one wholesale. */
   state: Buffer;
+  /**
+   * The same daemon takes its next job in the same statement (`acquiredCte`, only if the success matched): a built-in
+   * daemon about to ask for one saves that round trip and that commit. `workerId` and `now` are the acquisition's too.
+   */
+  next?: Omit<AcquireJobParams, 'now' | 'workerId'>;
 }
 
 /** What a build's success returns: its transition, and the workspace to announce it on. */
 export interface CompletedBuild {
   transition: 'start' | 'stop' | 'delete';
   workspace_id: string;
+  /** The job taken for `next`, if one was asked for and there was one. */
+  next?: AcquiredJobRow;
+}
+
+type NextColumns = { next_job: Record<string, unknown> | null; next_payload: Record<string, unknown> | null; next_payload_state: Buffer | null };
+
+/** The acquisition's CTE (gated on the success having matched) for placeholders from `first` on; empty without `next`. */
+function nextCte(p: CompleteBuildJobParams, first: number): string {
+  if (!p.next) return '';
+  const [now, worker, provisioners, tags, org] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`) as [string, string, string, string, string];
+  return `,\n      ${acquiredCte({ now, worker, provisioners, tags, org, gate: 'EXISTS (SELECT 1 FROM job)' })}`;
+}
+
+/** The statement's row as the caller gets it: the next job revived and its columns gone. */
+function withNext<T extends CompletedBuild>(r: (Omit<T, 'next'> & NextColumns) | undefined): T | undefined {
+  if (!r) return undefined;
+  const { next_job, next_payload, next_payload_state, ...rest } = r;
+  const next = nextJobFromColumns({ next_job, next_payload, next_payload_state });
+  return (next ? { ...rest, next } : rest) as unknown as T;
 }
 
 /**
@@ -119,13 +143,19 @@ const UNFINISHED_BUILD_WRITE = `set_config('kiln.writing_unfinished_build', 'on'
  * `kiln_build_views` notification for it (a delete's workspace row still sends one, from its own trigger).
  */
 export async function completeBuildJob(db: Queryable, p: CompleteBuildJobParams): Promise<CompletedBuild | undefined> {
-  const { rows } = await db.query<CompletedBuild>({
-    name: 'kiln_complete_build_job',
-    text: `WITH ${buildSuccess({ job: '$1', worker: '$2', now: '$3', state: '$4' })}
-      SELECT job.transition, job.workspace_id FROM job WHERE ${UNFINISHED_BUILD_WRITE}`,
-    values: [p.jobId, p.workerId, p.now, p.state],
+  const { rows } = await db.query<Omit<CompletedBuild, 'next'> & NextColumns>({
+    name: p.next ? 'kiln_complete_build_job_and_acquire' : 'kiln_complete_build_job',
+    text: `WITH ${buildSuccess({ job: '$1', worker: '$2', now: '$3', state: '$4' })}${nextCte(p, 5)}
+      SELECT job.transition, job.workspace_id, ${p.next ? NEXT_JOB_COLUMNS : 'NULL AS next_job'} FROM job ${p.next ? NEXT_JOB_JOIN : ''}
+      WHERE ${UNFINISHED_BUILD_WRITE}`,
+    values: [p.jobId, p.workerId, p.now, p.state, ...nextValues(p)],
   });
-  return rows[0];
+  return withNext(rows[0]);
+}
+
+/** `nextCte`'s values (none without `next`). */
+function nextValues(p: CompleteBuildJobParams): unknown[] {
+  return p.next ? acquireValues({ ...p.next, now: p.now, workerId: p.workerId }) : [];
 }
 
 /**
@@ -139,8 +169,8 @@ export async function completeBuildJobWithLines(
   db: Queryable,
   p: CompleteBuildJobParams & { lines: NewJobLog[]; expected: ExpectedLogBudget; usage: JobLogUsage },
 ): Promise<(CompletedBuild & { first_id: number; last_id: number }) | undefined> {
-  const { rows } = await db.query<CompletedBuild & { first_id: number; last_id: number }>({
-    name: 'kiln_complete_build_job_with_lines',
+  const { rows } = await db.query<Omit<CompletedBuild, 'next'> & NextColumns & { first_id: number; last_id: number }>({
+    name: p.next ? 'kiln_complete_build_job_with_lines_and_acquire' : 'kiln_complete_build_job_with_lines',
     text: `WITH lock AS (
         SELECT id FROM provisioner_jobs
         WHERE id = $1 AND worker_id = $7 AND started_at IS NOT NULL AND completed_at IS NULL
@@ -154,12 +184,14 @@ export async function completeBuildJobWithLines(
           last_log_id = GREATEST(j.last_log_id, (SELECT coalesce(max(id), 0) FROM ins))`,
         extraWhere: 'lock.id = j.id',
       })},
-      bounds AS (SELECT min(id) AS first_id, max(id) AS last_id FROM ins)
-      SELECT job.transition, job.workspace_id, bounds.first_id, bounds.last_id FROM job, bounds WHERE ${UNFINISHED_BUILD_WRITE}`,
+      bounds AS (SELECT min(id) AS first_id, max(id) AS last_id FROM ins)${nextCte(p, 15)}
+      SELECT job.transition, job.workspace_id, bounds.first_id, bounds.last_id, ${p.next ? NEXT_JOB_COLUMNS : 'NULL AS next_job'}
+      FROM job, bounds ${p.next ? NEXT_JOB_JOIN : ''} WHERE ${UNFINISHED_BUILD_WRITE}`,
     values: [
       ...lineValues(p.jobId, p.lines),
       p.workerId, p.now, p.state, p.expected.logsLength, p.expected.logSeq, p.usage.logsLength, p.usage.logsOverflowed, p.usage.logSeq,
+      ...nextValues(p),
     ],
   });
-  return rows[0];
+  return withNext<CompletedBuild & { first_id: number; last_id: number }>(rows[0]);
 }

@@ -2,6 +2,7 @@ import { timeOrderedUuid } from '../../lib/timeOrderedUuid.js';
 import { UNFINISHED_JOBS_ONLY, type Queryable } from '../pool.js';
 
 import { BUILD_JOB_PAYLOAD, type BuildJobPayload } from './provisionerJobTargets.js';
+import { revive } from './views.js';
 
 export type ProvisionerJobType = 'template_version_import' | 'workspace_build' | 'template_version_dry_run';
 
@@ -189,27 +190,61 @@ export type AcquiredJobRow = ProvisionerJobRow & { buildPayload?: BuildJobPayloa
  * jobs are skipped (deviation 4). `tags <@ daemon tags`: every tag the job requires must be on the daemon.
  */
 export async function acquireProvisionerJob(db: Queryable, p: AcquireJobParams): Promise<AcquiredJobRow | undefined> {
-  const { rows } = await db.query<ProvisionerJobRow & { build_payload: Record<string, unknown> | null; build_payload_state: Buffer | null }>({
+  const { rows } = await db.query<AcquiredColumns>({
     name: 'kiln_acquire_job',
-    text: `${UNFINISHED_JOBS_ONLY} WITH acquired AS (
-       UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2
+    text: `${UNFINISHED_JOBS_ONLY} WITH ${acquiredCte({ now: '$1', worker: '$2', provisioners: '$3', tags: '$4', org: '$5' })}
+     SELECT ${ACQUIRED_COLUMNS} FROM ${ACQUIRED_FROM}`,
+    values: acquireValues(p),
+  });
+  return rows[0] && acquiredFromColumns(rows[0]);
+}
+
+/**
+ * The acquisition as the CTE `acquired` of a larger statement (placeholders by name): the candidate picked with
+ * `FOR UPDATE SKIP LOCKED`, stamped by the same UPDATE. `gate`: a condition that must hold for anything to be picked
+ * (a daemon's success takes its next job only if the success itself matched).
+ */
+export const acquiredCte = (p: { now: string; worker: string; provisioners: string; tags: string; org: string; gate?: string }) => `acquired AS (
+       UPDATE provisioner_jobs SET started_at = ${p.now}, updated_at = ${p.now}, worker_id = ${p.worker}
        WHERE id = (
          SELECT id FROM provisioner_jobs
          WHERE started_at IS NULL AND canceled_at IS NULL AND completed_at IS NULL
-           AND provisioner = ANY($3::text[]) AND tags <@ $4::jsonb
-           AND ($5::uuid IS NULL OR organization_id = $5)
+           AND provisioner = ANY(${p.provisioners}::text[]) AND tags <@ ${p.tags}::jsonb
+           AND (${p.org}::uuid IS NULL OR organization_id = ${p.org})${p.gate ? `\n           AND ${p.gate}` : ''}
          ORDER BY created_at
          FOR UPDATE SKIP LOCKED
          LIMIT 1
        )
-       RETURNING *)
-     SELECT acquired.*, to_jsonb(payload) - 'provisioner_state' AS build_payload, payload.provisioner_state AS build_payload_state
-     FROM acquired LEFT JOIN LATERAL (${BUILD_JOB_PAYLOAD("(acquired.input ->> 'workspace_build_id')::uuid", 'acquired.initiator_id')}) payload
-       ON acquired.type = 'workspace_build'`,
-    values: [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.organizationId ?? null],
-  });
-  const r = rows[0];
-  if (!r) return undefined;
+       RETURNING *)`;
+
+/** The values of `acquiredCte`'s placeholders, in the order now, worker, provisioners, tags, org. */
+export function acquireValues(p: AcquireJobParams): unknown[] {
+  return [p.now, p.workerId, p.provisioners, JSON.stringify(p.tags), p.organizationId ?? null];
+}
+
+/** What a statement with `acquiredCte` selects for the acquired job: the row, and a build's payload beside it. */
+export const ACQUIRED_COLUMNS = `acquired.*, to_jsonb(payload) - 'provisioner_state' AS build_payload, payload.provisioner_state AS build_payload_state`;
+export const ACQUIRED_FROM = `acquired LEFT JOIN LATERAL (${BUILD_JOB_PAYLOAD("(acquired.input ->> 'workspace_build_id')::uuid", 'acquired.initiator_id')}) payload
+       ON acquired.type = 'workspace_build'`;
+
+/**
+ * A statement whose main query has the row `from` (one row at most) also hands out the job `acquiredCte` took: a
+ * lateral join adding `next_job`, `next_payload` and `next_payload_state` (null when nothing was taken).
+ */
+export const NEXT_JOB_JOIN = `LEFT JOIN LATERAL (SELECT to_jsonb(acquired) AS next_job, to_jsonb(payload) - 'provisioner_state' AS next_payload,
+         payload.provisioner_state AS next_payload_state FROM ${ACQUIRED_FROM}) nx ON true`;
+export const NEXT_JOB_COLUMNS = 'nx.next_job, nx.next_payload, nx.next_payload_state';
+
+/** `NEXT_JOB_COLUMNS` of a row, as the acquired job (undefined: none). */
+export function nextJobFromColumns(r: { next_job: Record<string, unknown> | null; next_payload: Record<string, unknown> | null; next_payload_state: Buffer | null }): AcquiredJobRow | undefined {
+  if (!r.next_job) return undefined;
+  return acquiredFromColumns({ ...revive<ProvisionerJobRow>(r.next_job), build_payload: r.next_payload, build_payload_state: r.next_payload_state });
+}
+
+type AcquiredColumns = ProvisionerJobRow & { build_payload: Record<string, unknown> | null; build_payload_state: Buffer | null };
+
+/** `ACQUIRED_COLUMNS` of one row, as the acquired job. */
+export function acquiredFromColumns(r: AcquiredColumns): AcquiredJobRow {
   const { build_payload, build_payload_state, ...job } = r;
   if (!build_payload) return job;
   const buildPayload = build_payload as unknown as BuildJobPayload;

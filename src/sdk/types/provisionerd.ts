@@ -261,4 +261,9 @@ export interface ProvisionerDaemonClient {
    * learns the truth from `updateJob`.
    */
   onCancelRequested?(jobId: string, cb: () => void): () => void;
+  /**
+   * A client that may take the daemon's next job with a completion (the built-in daemons', src/jobs/complete.ts) holds
+   * it for the next `acquireJob`. The daemon calls this when it stops asking: a job held is given back to the queue.
+   */
+  returnHeldJob?(): Promise<void>;
 }
