@@ -105,7 +105,7 @@ export class KilnClient {
     this.http.json<UploadResponse>('POST', '/api/v2/files', { raw: { data, contentType } });
   download = async (id: string): Promise<{ data: Uint8Array; contentType: string }> => {
     const res = await this.http.fetch('GET', `/api/v2/files/${enc(id)}`);
-    return { data: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get('content-type') ?? '' };
+    return { data: await res.bytes(), contentType: res.header('content-type') ?? '' };
   };
 
   // --- templates and versions
@@ -170,7 +170,7 @@ export class KilnClient {
   workspaceBuildResources = (id: string) => this.http.json<WorkspaceResource[]>('GET', `/api/v2/workspacebuilds/${enc(id)}/resources`);
   workspaceBuildState = async (id: string): Promise<Uint8Array> => {
     const res = await this.http.fetch('GET', `/api/v2/workspacebuilds/${enc(id)}/state`);
-    return new Uint8Array(await res.arrayBuffer());
+    return res.bytes();
   };
 
   // --- workspace agents (user side; the agent's own calls are in agentsdk.ts)

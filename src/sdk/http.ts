@@ -1,4 +1,6 @@
 import { SdkError } from './errors.js';
+import { defaultSend } from './nodeSend.js';
+import { sendWithFetch, type Reply, type Send } from './send.js';
 import type { Response } from './types/response.js';
 
 export const SESSION_TOKEN_COOKIE = 'coder_session_token';
@@ -16,22 +18,22 @@ export interface RequestOptions {
 
 export interface HttpTransportOptions {
   /**
-   * Sends every request through this function instead of the global fetch: the agent SDK passes one that speaks over a
-   * unix socket (see unixFetch.ts), which keeps node:http out of the browser's bundle.
+   * Sends every request through this function instead of the SDK's own (node:http in Node, fetch in browsers: send.ts):
+   * the agent SDK passes one that speaks over a unix socket (see unixFetch.ts).
    */
   fetch?: typeof fetch;
 }
 
 /** The shared HTTP transport of the SDK: base URL, session token, JSON in and out, errors as SdkError. */
 export class HttpTransport {
-  readonly #fetch: typeof fetch;
+  readonly #send: Send;
 
   constructor(
     readonly baseUrl: URL,
     public token: string | undefined,
     o: HttpTransportOptions = {},
   ) {
-    this.#fetch = o.fetch ?? ((input, init) => fetch(input, init));
+    this.#send = o.fetch ? sendWithFetch(o.fetch) : defaultSend;
   }
 
   url(path: string, query?: Query): URL {
@@ -40,7 +42,7 @@ export class HttpTransport {
     return u;
   }
 
-  async fetch(method: string, path: string, opts: RequestOptions = {}): Promise<globalThis.Response> {
+  async fetch(method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.token) headers[SESSION_TOKEN_HEADER] = this.token;
     let body: string | Uint8Array | undefined;
@@ -52,8 +54,8 @@ export class HttpTransport {
       body = JSON.stringify(opts.body);
     }
     const url = this.url(path, opts.query);
-    const res = await this.#fetch(url, { method, headers, body, signal: opts.signal });
-    if (!res.ok) throw new SdkError(res.status, await readError(res), method, url.pathname);
+    const res = await this.#send({ method, url, headers, body, signal: opts.signal });
+    if (res.status < 200 || res.status > 299) throw new SdkError(res.status, await readError(res), method, url.pathname);
     return res;
   }
 
@@ -64,7 +66,7 @@ export class HttpTransport {
   }
 }
 
-async function readError(res: globalThis.Response): Promise<Response> {
+async function readError(res: Reply): Promise<Response> {
   const text = await res.text().catch(() => '');
   try {
     const parsed = JSON.parse(text) as Partial<Response>;

@@ -9,6 +9,8 @@ export default defineConfig({
   root: here('.'),
   base: '/',
   publicDir: here('./public'),
+  // The SDK sends with node:http in Node; the dashboard's copy sends with fetch.
+  resolve: { alias: [{ find: /^\.\/nodeSend\.js$/, replacement: here('../sdk/nodeSend.browser.ts') }] },
   build: {
     outDir: here('../../dist/web'),
     emptyOutDir: true,
