@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { inTx, isUniqueViolation } from '../../db/pool.js';
@@ -6,10 +8,10 @@ import { getTemplateByID } from '../../db/queries/templates.js';
 import { getBuildViewByID, listBuildViews, type BuildView } from '../../db/queries/views.js';
 import { getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
-import { getBuildSource } from '../../db/queries/buildCreation.js';
+import { createPlainBuild, getBuildSource } from '../../db/queries/buildCreation.js';
 import { workspaceChannel } from '../../jobs/channels.js';
 import { UpdateWorkspaceBuildStateRequest, WorkspaceBuildTimings, type CreateWorkspaceBuildRequest } from '../../sdk/types/workspaceBuilds.js';
-import { authz } from '../authz.js';
+import { authz, type Subject } from '../authz.js';
 import type { BuildViewCache } from '../builds/buildViewCache.js';
 import { readableBuild, readableWorkspace } from '../builds/access.js';
 import { announceBuild, checkImportSucceeded, insertBuild, insertBuildNeedsTx, nextBuildNumber, versionNotFound, type InsertBuildParams } from '../builds/createBuild.js';
@@ -27,6 +29,12 @@ import { createWorkspaceBuildBody, workspaceBuildSchema, workspaceResourceSchema
 import { resolveUserParam } from './userParam.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** Whether `s` may read, start, stop and delete a workspace owned by `ownerId` (for createPlainBuild's check). */
+const mayBuild = (s: Subject, ownerId: string) => {
+  const w = { owner_id: ownerId };
+  return authz.canReadWorkspace(s, w) && authz.canUpdateWorkspace(s, w) && authz.canDeleteWorkspace(s, w);
+};
 const tags = ['Builds'];
 
 function publishWorkspace(ctx: ServerContext, workspaceId: string): void {
@@ -192,9 +200,30 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
       const s = subjectOf(req);
       const body = req.body;
       const askedVersion = body.template_version_id && body.template_version_id !== ZERO_UUID ? body.template_version_id : null;
-      // ONE statement reads everything the build is decided from (getBuildSource); the checks below run in the order
-      // Coder makes them.
-      const src = await getBuildSource(ctx.pool, req.params.workspace, askedVersion);
+      const customState = body.state !== undefined && body.state !== null;
+      // A plain build is created by ONE statement when every check passes (createPlainBuild); otherwise that statement
+      // answers what getBuildSource reads (everything the build is decided from), and the checks below, in the order
+      // Coder makes them, find the answer.
+      let src;
+      if (!customState && !body.orphan && !(body.parameter_values ?? []).length) {
+        let made;
+        try {
+          made = await createPlainBuild(ctx.pool, {
+            workspaceId: req.params.workspace, versionId: askedVersion, transition: body.transition, dryRun: body.dry_run === true,
+            subjectId: s.userId, mayBuildOwn: mayBuild(s, s.userId), mayBuildOthers: mayBuild(s, ''), buildId: randomUUID(), now: ctx.clock.now(), seenSince: daemonsSeenSince(ctx),
+          });
+        } catch (e) {
+          if (isUniqueViolation(e)) throw errors.conflict('A workspace build is already active.');
+          throw e;
+        }
+        if (made && 'view' in made) {
+          await announceBuild(ctx, made.view);
+          return reply.code(201).send(assembleBuild(ctx, made.view));
+        }
+        src = made?.source;
+      } else {
+        src = await getBuildSource(ctx.pool, req.params.workspace, askedVersion);
+      }
       if (!src || !authz.canReadWorkspace(s, src.workspace)) throw errors.resourceNotFound();
       const workspace = src.workspace;
       const allowed = body.transition === 'delete' ? authz.canDeleteWorkspace(s, workspace) : authz.canUpdateWorkspace(s, workspace);
@@ -211,7 +240,6 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
           { field: 'template_version_id', detail: 'template version must belong to the workspace\'s template' },
         ]);
       }
-      const customState = body.state !== undefined && body.state !== null;
       if ((customState || body.orphan) && !authz.canManageTemplates(s)) throw new ApiError(403, 'Only template managers may provide custom state');
       if (body.orphan && body.transition !== 'delete') throw errors.badRequest('Orphan is only permitted when deleting a workspace.');
       if (body.orphan && body.dry_run) throw errors.badRequest('Orphan cannot be combined with dry_run: an orphan delete runs no provisioner.');
