@@ -5,8 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import type { ServerContext } from '../../src/api/context.js';
 import { InProcessProvisionerdClient } from '../../src/api/provisionerdserver/index.js';
 import { acquiredJobPayload } from '../../src/api/provisionerdserver/payload.js';
-import { PgPubsub } from '../../src/db/pubsub.js';
-import { withStatementCounter } from '../../src/db/statementCount.js';
 import { acquireJob, type AcquiringDaemon } from '../../src/jobs/acquire.js';
 import { completeJob } from '../../src/jobs/complete.js';
 import { ProvisionerDaemon } from '../../src/provisionerd/daemon.js';
@@ -15,6 +13,7 @@ import { EchoProvisioner } from '../../src/provisioners/echo/echo.js';
 import { isProvisionerdError, type CompleteJobRequest, type JobLog } from '../../src/sdk/types/provisionerd.js';
 import { insertBuild, insertEchoTemplate, insertWorkspace, jobRow, type EchoTemplate, type Owner } from '../harness/jobFixtures.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { countStatements } from '../harness/statements.js';
 import { waitFor } from '../harness/wait.js';
 
 const line = (output: string, seq: number): JobLog => ({ created_at: Date.now(), source: 'provisioner', level: 'info', stage: 'Starting workspace', output, seq });
@@ -34,12 +33,9 @@ describe("a build's success takes the daemon's next job", () => {
   let ctx: ServerContext;
   let owner: Owner;
   let t: EchoTemplate;
-  let pubsub: PgPubsub;
   before(async () => {
     srv = await startTestServer({ provisionerDaemons: 0, config: { reaperIntervalMs: 3_600_000 } });
     ctx = srv.server.api.ctx;
-    assert.ok(ctx.pubsub instanceof PgPubsub);
-    pubsub = ctx.pubsub;
     const u = await srv.createFirstUser();
     owner = { userId: u.userId, orgId: u.organizationId };
     t = await insertEchoTemplate(ctx.pool, owner, {});
@@ -57,16 +53,7 @@ describe("a build's success takes the daemon's next job", () => {
     return { jobs, daemon };
   }
 
-  async function statements<T>(fn: () => Promise<T>): Promise<{ n: number; value: T }> {
-    await pubsub.settled();
-    const c = { statements: 0 };
-    const value = await withStatementCounter(c, async () => {
-      const v = await fn();
-      await pubsub.settled();
-      return v;
-    });
-    return { n: c.statements, value };
-  }
+  const statements = <T>(fn: () => Promise<T>) => countStatements(ctx.pubsub, fn);
 
   for (const [name, request, expected] of [
     ['with its last lines', (id: string) => success(id, [line('a', 1), line('b', 2)]), 2],

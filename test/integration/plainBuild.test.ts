@@ -7,6 +7,7 @@ import { mutateTags } from '../../src/jobs/enqueue.js';
 import type { WorkspaceBuild } from '../../src/sdk/types/workspaceBuilds.js';
 import { expectApiError } from '../harness/expect.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
+import { routeStatements } from '../harness/statements.js';
 import { createEchoTemplate, createEchoVersion, createWorkspace, waitForBuild } from '../harness/templates.js';
 
 /**
@@ -42,12 +43,8 @@ describe('plain build creation in one statement', () => {
     return { template, version, ws };
   }
 
-  /** Statements the server counted for POST builds so far (its own per-request count, /metrics). */
-  const postStatements = async () => {
-    const text = await (await fetch(`${srv.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('kiln_http_request_sql_statements_sum{method="POST",route="/api/v2/workspaces/:workspace/builds"}'));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  /** Statements the server counted for POST builds so far. */
+  const postStatements = () => routeStatements(srv, 'POST', '/api/v2/workspaces/:workspace/builds');
 
   const jobOf = async (b: WorkspaceBuild) =>
     (await pool.query('SELECT provisioner, file_id, tags, organization_id, initiator_id, input, type FROM provisioner_jobs WHERE id = $1', [b.job.id])).rows[0];

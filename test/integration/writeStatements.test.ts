@@ -5,40 +5,16 @@ import { after, before, describe, it } from 'node:test';
 import type { ServerContext } from '../../src/api/context.js';
 import { fileBytes } from '../../src/api/provisionerdserver/fileBytes.js';
 import { acquiredJobPayload } from '../../src/api/provisionerdserver/payload.js';
-import { PgPubsub } from '../../src/db/pubsub.js';
-import { withStatementCounter } from '../../src/db/statementCount.js';
 import { acquireJob } from '../../src/jobs/acquire.js';
 import { completeJob } from '../../src/jobs/complete.js';
 import { updateJob } from '../../src/jobs/update.js';
 import type { KilnClient } from '../../src/sdk/client.js';
 import { insertEchoTemplate, insertWorkspace, type Owner } from '../harness/jobFixtures.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { countStatements, routeStatements } from '../harness/statements.js';
 
-/** The server's pubsub: `count` waits until what an operation published has been sent. */
-let pubsub: PgPubsub;
-
-/**
- * Statements `fn` sends, counted where they are sent (the pool wrapper), as the server counts a request's, including
- * the notification statement it started (`publish` does not wait for it; an operation that does not await its publish
- * would otherwise be counted with or without it depending on which round trip ends first). Waits for the flushes of
- * earlier operations first, so each operation's notifications leave in a flush of its own.
- */
-async function count<T>(fn: () => Promise<T>): Promise<{ n: number; value: T }> {
-  await pubsub.settled();
-  const c = { statements: 0 };
-  const value = await withStatementCounter(c, async () => {
-    const v = await fn();
-    await pubsub.settled();
-    return v;
-  });
-  return { n: c.statements, value };
-}
-
-async function routeStatements(srv: TestServer, method: string, route: string): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`kiln_http_request_sql_statements_sum{method="${method}",route="${route}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+/** Statements of `fn` on this file's server (countStatements). */
+let count: <T>(fn: () => Promise<T>) => Promise<{ n: number; value: T }>;
 
 /**
  * The statement counts docs/ARCHITECTURE.md gives per write operation. A change that adds a round trip to one of these
@@ -52,8 +28,7 @@ describe('statements per write operation', () => {
   before(async () => {
     srv = await startTestServer({ provisionerDaemons: 0, config: { reaperIntervalMs: 3_600_000 } });
     ctx = srv.server.api.ctx;
-    assert.ok(ctx.pubsub instanceof PgPubsub, 'the server notifies through PostgreSQL');
-    pubsub = ctx.pubsub;
+    count = (fn) => countStatements(ctx.pubsub, fn);
     const u = await srv.createFirstUser();
     owner = { userId: u.userId, orgId: u.organizationId };
     client = u.client;

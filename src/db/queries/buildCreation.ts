@@ -94,6 +94,18 @@ function sourceFromColumns(r: SourceColumns): BuildSource {
 }
 
 /**
+ * The build row's insert inside a build-creating statement, `select` giving id, created_at, updated_at, workspace,
+ * version, number, transition, initiator, state, job and reason; it returns the row without its state (large, and
+ * read only by the state endpoint and the daemon).
+ */
+const INSERT_BUILD = (select: string) => `
+        INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
+          provisioner_state, job_id, reason)
+        SELECT ${select}
+        RETURNING id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
+          NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost`;
+
+/**
  * One statement: the job, the build (with its workspace's), and the build's rich parameter values; it answers with the
  * new build's view (as `getBuildViewByID` reads one), so the response costs no statement of its own. A failure (the
  * unique build number) leaves nothing behind. Nobody is told here: the caller announces the build once it has
@@ -109,12 +121,7 @@ export async function insertBuildWithJob(
   const { rows } = await db.query<Record<string, unknown>>({
     name: 'kiln_insert_build_with_job',
     text: `WITH job AS (${INSERT_JOB}),
-      build AS (
-        INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
-          provisioner_state, job_id, reason)
-        SELECT $10, $2, $2, $11, $12, $13, $14, $15, $16, job.id, $17 FROM job
-        RETURNING id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
-          NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost),
+      build AS (${INSERT_BUILD('$10, $2, $2, $11, $12, $13, $14, $15, $16, job.id, $17 FROM job')}),
       params AS (
         INSERT INTO workspace_build_parameters (workspace_build_id, name, value)
         SELECT build.id, r.name, r.value FROM build, unnest($18::text[], $19::text[]) AS r(name, value))
@@ -176,12 +183,7 @@ export async function createPlainBuild(db: Queryable, p: PlainBuildParams): Prom
           CASE WHEN ok.x_tags ->> 'scope' = 'user' THEN ok.x_tags || jsonb_build_object('owner', ok.x_owner::text)
                ELSE (ok.x_tags - 'owner') || '{"scope": "organization"}'::jsonb END
         FROM ok RETURNING *),
-      build AS (
-        INSERT INTO workspace_builds (id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
-          provisioner_state, job_id, reason)
-        SELECT $8, $6, $6, $1, ok.x_version, coalesce(ok.x_latest_number, 0) + 1, $9, $3, ok.latest_state, job.id, 'initiator' FROM ok, job
-        RETURNING id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id,
-          NULL::bytea AS provisioner_state, job_id, deadline, reason, daily_cost)
+      build AS (${INSERT_BUILD("$8, $6, $6, $1, ok.x_version, coalesce(ok.x_latest_number, 0) + 1, $9, $3, ok.latest_state, job.id, 'initiator' FROM ok, job")})
       SELECT s.workspace AS src_workspace, s.latest, s.latest_state, s.latest_job, s.latest_parameters, s.version, s.template AS src_template,
         s.import_job, s.parameters, nv.*
       FROM s LEFT JOIN LATERAL (SELECT ${buildViewColumns('$10', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}) nv ON true`,
