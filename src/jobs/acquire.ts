@@ -1,4 +1,4 @@
-import { acquireProvisionerJob, releaseProvisionerJob, type AcquiredJobRow } from '../db/queries/provisionerJobs.js';
+import { acquireProvisionerJob, releaseProvisionerJob, releaseUntouchedJobsOfWorker, type AcquiredJobRow } from '../db/queries/provisionerJobs.js';
 
 import { JOB_POSTED_CHANNEL, workspaceChannel } from './channels.js';
 import { publish, type JobsContext } from './context.js';
@@ -48,4 +48,13 @@ export async function releaseJob(ctx: JobsContext, jobId: string, workerId: stri
   const released = await releaseProvisionerJob(ctx.pool, jobId, workerId);
   if (released) await publish(ctx, JOB_POSTED_CHANNEL, jobId);
   return released;
+}
+
+/**
+ * Returns to the queue the jobs a daemon that runs nothing took and never touched (a success that took its next job
+ * committed, but its answer was lost), and wakes the other daemons.
+ */
+export async function releaseUntouchedJobs(ctx: JobsContext, workerId: string): Promise<void> {
+  const released = await releaseUntouchedJobsOfWorker(ctx.pool, workerId);
+  if (released.length > 0) await publish(ctx, JOB_POSTED_CHANNEL, released[0] as string);
 }

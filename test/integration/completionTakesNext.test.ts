@@ -159,4 +159,38 @@ describe("a build's success takes the daemon's next job", () => {
       client.close();
     }
   });
+
+  it('a success that took a job but whose answer was lost: the daemon\'s next ask puts that job back first', async () => {
+    const jobs: string[] = [];
+    for (let i = 0; i < 2; i++) jobs.push((await insertBuild(ctx.pool, owner, t, await insertWorkspace(ctx.pool, owner, t))).jobId);
+    const [first, second] = jobs as [string, string];
+    // The connection is lost as the success's statement answers: it committed, the daemon does not know.
+    let lose = true;
+    const lossy = {
+      query: async (q: unknown, v?: unknown) => {
+        const r = await ctx.pool.query(q as never, v as never);
+        if (lose && typeof q === 'object' && String((q as { name?: string }).name).endsWith('_and_acquire')) {
+          lose = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return r;
+      },
+      connect: () => ctx.pool.connect(),
+    };
+    const client = new InProcessProvisionerdClient({ ...ctx, pool: lossy as never }, { ...daemonOf(), name: 'lossy' }, { pollMs: 50 });
+    const asking = new AbortController();
+    try {
+      assert.equal((await client.acquireJob(asking.signal))?.job_id, first);
+      await assert.rejects(client.completeJob(success(first)), /Connection terminated/);
+      assert.equal(lose, false, 'the success went through the statement that takes the next job');
+      assert.equal((await jobRow(ctx.pool, first)).error, null);
+      assert.equal((await jobRow(ctx.pool, second)).worker_id, client.daemon.id, 'taken, unknown to the daemon');
+      // Its next ask gives it back and takes it again (the oldest job), this time knowingly.
+      assert.equal((await client.acquireJob(asking.signal))?.job_id, second);
+      assert.equal((await jobRow(ctx.pool, second)).worker_id, client.daemon.id);
+    } finally {
+      asking.abort();
+      client.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { AcquiredJobRow } from '../../db/queries/provisionerJobs.js';
-import { acquireJob, releaseJob } from '../../jobs/acquire.js';
+import { acquireJob, releaseJob, releaseUntouchedJobs } from '../../jobs/acquire.js';
 import { JOB_CANCELED_CHANNEL, JOB_POSTED_CHANNEL } from '../../jobs/channels.js';
 import { abortJob, completeJob, failJob } from '../../jobs/complete.js';
 import { updateJob } from '../../jobs/update.js';
@@ -45,6 +45,8 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
   #asking: AbortSignal | undefined;
   /** The job the daemon's last success took for it (`completeJob`), handed out by its next `acquireJob`. */
   #held: AcquiredJobRow | undefined;
+  /** A success that may have taken a job failed to answer: the job, if any, is ours but unknown to us. */
+  #unsure = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -55,6 +57,11 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
   async acquireJob(signal: AbortSignal): Promise<AcquiredJob | null> {
     this.#asking = signal;
     await this.#subscribe();
+    if (this.#unsure) {
+      // Running nothing, so whatever is still started under this daemon's id and untouched is such a job: back it goes.
+      await releaseUntouchedJobs(this.ctx, this.daemon.id);
+      this.#unsure = false;
+    }
     while (!signal.aborted && !this.#closed) {
       // A job posted while this attempt runs bumps the counter; then we try again instead of sleeping through it.
       const seen = this.#posted;
@@ -96,14 +103,22 @@ export class InProcessProvisionerdClient implements ProvisionerDaemonClient {
    */
   async completeJob(req: CompleteJobRequest): Promise<void> {
     const asking = this.#asking !== undefined && !this.#asking.aborted && !this.#closed && this.#held === undefined;
-    const next = await completeJob(this.ctx, this.daemon.id, req, asking ? this.daemon : undefined);
-    if (next) this.#held = next;
+    try {
+      const next = await completeJob(this.ctx, this.daemon.id, req, asking ? this.daemon : undefined);
+      if (next) this.#held = next;
+    } catch (e) {
+      // The statement may have committed (a job taken with it) and only its answer been lost.
+      if (asking) this.#unsure = true;
+      throw e;
+    }
   }
 
   async returnHeldJob(): Promise<void> {
     const held = this.#held;
     this.#held = undefined;
     if (held) await releaseJob(this.ctx, held.id, this.daemon.id);
+    if (this.#unsure) await releaseUntouchedJobs(this.ctx, this.daemon.id);
+    this.#unsure = false;
   }
 
   failJob(req: FailJobRequest): Promise<void> {

@@ -315,6 +315,21 @@ export async function releaseProvisionerJob(db: Queryable, id: string, workerId:
   return (r.rowCount ?? 0) > 0;
 }
 
+/**
+ * Puts back in the queue every job this worker took and never touched: called for a built-in daemon asking for a job
+ * (so running none) after a success that may have taken its next job failed to answer (src/jobs/acquire.ts). A job
+ * with a cancel requested stays, for the reaper to end.
+ */
+export async function releaseUntouchedJobsOfWorker(db: Queryable, workerId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `${UNFINISHED_JOBS_ONLY} UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL
+     WHERE worker_id = $1 AND started_at IS NOT NULL AND completed_at IS NULL AND canceled_at IS NULL AND log_seq = 0 AND logs_length = 0
+     RETURNING id`,
+    [workerId],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Is `fileId` the archive of a job this worker is running? A daemon may fetch only those files. */
 export async function workerRunsJobWithFile(db: Queryable, workerId: string, fileId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM provisioner_jobs WHERE worker_id = $1 AND file_id = $2 AND completed_at IS NULL LIMIT 1', [workerId, fileId]);
