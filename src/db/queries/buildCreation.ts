@@ -138,6 +138,11 @@ export async function insertBuildWithJob(
   return reviveBuildView(rows[0]);
 }
 
+/** `createPlainBuild`'s source columns, sent only when it inserted nothing (the caller then needs them). */
+const SOURCE_UNLESS_BUILT = (
+  [['workspace', 'src_workspace'], ['latest'], ['latest_state'], ['latest_job'], ['latest_parameters'], ['version'], ['template', 'src_template'], ['import_job'], ['parameters']] as const
+).map(([c, as]: readonly string[]) => `CASE WHEN nv.build IS NULL THEN s.${c} END AS ${as ?? c}`).join(', ');
+
 export interface PlainBuildParams {
   workspaceId: string;
   /** The version asked for; null builds the latest build's. */
@@ -184,8 +189,7 @@ export async function createPlainBuild(db: Queryable, p: PlainBuildParams): Prom
                ELSE (ok.x_tags - 'owner') || '{"scope": "organization"}'::jsonb END
         FROM ok RETURNING *),
       build AS (${INSERT_BUILD("$8, $6, $6, $1, ok.x_version, coalesce(ok.x_latest_number, 0) + 1, $9, $3, ok.latest_state, job.id, 'initiator' FROM ok, job")})
-      SELECT s.workspace AS src_workspace, s.latest, s.latest_state, s.latest_job, s.latest_parameters, s.version, s.template AS src_template,
-        s.import_job, s.parameters, nv.*
+      SELECT ${SOURCE_UNLESS_BUILT}, nv.*
       FROM s LEFT JOIN LATERAL (SELECT ${buildViewColumns('$10', true)} FROM build b JOIN job j ON j.id = b.job_id ${BUILD_VIEW_OTHER_JOINS}) nv ON true`,
     values: [
       p.workspaceId, p.versionId, p.subjectId, p.mayBuildOthers, timeOrderedUuid(p.now), p.now,
