@@ -11,6 +11,7 @@ import { KilnClient } from '../../src/sdk/client.js';
 import type { ProvisionerJobLog } from '../../src/sdk/types/provisionerJobs.js';
 import type { JobLog } from '../../src/sdk/types/provisionerd.js';
 import { insertBuild, insertEchoTemplate, insertWorkspace, jobLogs, type Owner } from '../harness/jobFixtures.js';
+import { routeStatements } from '../harness/statements.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -119,14 +120,52 @@ describe('log followers', () => {
       await waitFor(() => streamStats(ctxC).backstopTicks >= start.backstopTicks + 5, 'five backstop ticks');
       const end = streamStats(ctxC);
       const ticks = end.backstopTicks - start.backstopTicks;
-      // One rows query and one "finished" query per tick (one more for a tick in progress), not one per follower.
+      // One query per tick (one more for a tick in progress), not one per follower; it reads the rows and whether the
+      // job has finished together, so there is no "finished" query of its own.
       assert.ok(end.rowsQueries - start.rowsQueries <= ticks + 1, `${end.rowsQueries - start.rowsQueries} rows queries for ${ticks} ticks`);
-      assert.ok(end.finishedQueries - start.finishedQueries <= ticks + 1, `${end.finishedQueries - start.finishedQueries} finished queries for ${ticks} ticks`);
+      assert.equal(end.finishedQueries, start.finishedQueries, 'no separate "finished" query');
       await completeJob(ctxA, r.worker, { job_id: r.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });
       await assertExact(followers, ctxA.pool, r.jobId);
     } finally {
       await c.close();
     }
+  });
+
+  it('followers joining while a catch-up query runs share the ONE query that starts after it, however many they are', async () => {
+    const r = await runningBuild();
+    for (let i = 0; i < 3; i++) await updateJob(ctxA, r.worker, { job_id: r.jobId, logs: [line(`early${i}`)] });
+    // Every read of the log table waits behind this lock, so every follower joins while the first catch-up runs.
+    const holder = await ctxA.pool.connect();
+    let followers: Followed[] = [];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE provisioner_job_logs IN ACCESS EXCLUSIVE MODE');
+      const before = streamStats(ctxA);
+      followers = Array.from({ length: 20 }, () => follow(client, r.buildId));
+      await waitFor(() => streamStats(ctxA).followers >= before.followers + 20, '20 followers joined');
+      await holder.query('COMMIT');
+      await waitFor(() => streamStats(ctxA).backlogs === 0, 'every backlog sent');
+      const queries = streamStats(ctxA).rowsQueries - before.rowsQueries;
+      // The first follower's query, then one for all who came after it started (a third at most, for a follower whose
+      // wake-up fell just after that one started): not one per follower.
+      assert.ok(queries <= 3, `${queries} catch-up queries for 20 followers joining`);
+      assert.ok(followers.every((f) => f.lines.length === 3), 'every follower has the three lines');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+    await completeJob(ctxA, r.worker, { job_id: r.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });
+    await assertExact(followers, ctxA.pool, r.jobId);
+  });
+
+  it("a build's logs cost one statement for the build, its workspace and its job, and one for the lines", async () => {
+    const r = await runningBuild();
+    await updateJob(ctxA, r.worker, { job_id: r.jobId, logs: [line('one')] });
+    const route = '/api/v2/workspacebuilds/:workspacebuild/logs';
+    const before = await routeStatements(a, 'GET', route);
+    assert.deepEqual((await client.workspaceBuildLogs(r.buildId)).map((l) => l.output), ['one']);
+    assert.equal((await routeStatements(a, 'GET', route)) - before, 2);
+    await completeJob(ctxA, r.worker, { job_id: r.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });
   });
 
   it('followers survive a database blip: they resume from their cursor instead of closing with 1011', async () => {

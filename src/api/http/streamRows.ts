@@ -36,6 +36,13 @@ export interface RowSource {
   finished(): Promise<boolean>;
   /** Rows with id > `after`, ascending, at most `limit`, already in wire shape. */
   rowsAfter(after: number, limit: number): Promise<StreamRow[]>;
+  /**
+   * Both of the above in one query (one snapshot, so "finished" covers every row it did not return after `after`):
+   * a catch-up then costs one statement instead of two.
+   */
+  rowsAfterAndFinished?(after: number, limit: number): Promise<{ rows: StreamRow[]; finished: boolean }>;
+  /** Known finished when the follow started (a job that completed stays completed): no query needed to learn it. */
+  finishedAtStart?: boolean;
   /** Reads a notification: whether it says the stream ended, and the newest id it announces (saves queries). */
   readNotification?(payload: string): { ended?: boolean; lastId?: number; local?: boolean };
   /** Subscribes to rows this server inserts (see LocalBatch); returns the unsubscribe. */
@@ -59,7 +66,7 @@ interface Follower {
  */
 class Stream {
   readonly followers = new Set<Follower>();
-  readonly inflight = new Map<string, { startedAt: number; result: Promise<unknown> }>();
+  readonly inflight = new Map<string, Slot>();
   ready: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
   #unlocal: (() => void) | undefined;
@@ -116,22 +123,57 @@ class Stream {
     this.onEmpty();
   }
 
+  /**
+   * The answer of a query for `key` that started at or after `notBefore`. A query running now that started before it
+   * cannot answer; its callers then share the ONE query that starts once it is done, however many they are: followers
+   * joining one by one would otherwise each start their own, and 100 of them at once is a burst of 100 queries.
+   */
   async shared<T>(key: string, notBefore: number, run: () => Promise<T>): Promise<{ value: T; startedAt: number }> {
-    let entry = this.inflight.get(key);
-    if (!entry || entry.startedAt < notBefore) {
-      const stats = statsOf(this.ctx);
-      if (key === 'finished') stats.finishedQueries++;
-      else stats.rowsQueries++;
-      const fresh = { startedAt: performance.now(), result: run() as Promise<unknown> };
-      const done = () => {
-        if (this.inflight.get(key) === fresh) this.inflight.delete(key);
-      };
-      fresh.result.then(done, done);
-      this.inflight.set(key, fresh);
-      entry = fresh;
+    let slot = this.inflight.get(key);
+    if (!slot) this.inflight.set(key, (slot = {}));
+    let flight: Flight;
+    if (slot.current && slot.current.startedAt >= notBefore) flight = slot.current;
+    else if (!slot.current) flight = this.#start(key, slot, run);
+    else {
+      const s = slot;
+      const settled = s.current?.result.then(noop, noop);
+      s.next ??= (settled ?? Promise.resolve()).then(() => {
+        s.next = undefined;
+        return this.#start(key, s, run);
+      });
+      flight = await s.next;
     }
-    return { value: (await entry.result) as T, startedAt: entry.startedAt };
+    return { value: (await flight.result) as T, startedAt: flight.startedAt };
   }
+
+  #start(key: string, slot: Slot, run: () => Promise<unknown>): Flight {
+    const stats = statsOf(this.ctx);
+    if (key === 'finished') stats.finishedQueries++;
+    else stats.rowsQueries++;
+    const flight: Flight = { startedAt: performance.now(), result: run() };
+    slot.current = flight;
+    const done = () => {
+      if (slot.current !== flight) return;
+      slot.current = undefined;
+      if (!slot.next && this.inflight.get(key) === slot) this.inflight.delete(key);
+    };
+    flight.result.then(done, done);
+    return flight;
+  }
+}
+
+const noop = () => {};
+
+/** A query shared by the followers of a stream (`Stream.shared`). */
+interface Flight {
+  startedAt: number;
+  result: Promise<unknown>;
+}
+
+/** Per query key: the query running now, and the one its late callers wait for. */
+interface Slot {
+  current?: Flight;
+  next?: Promise<Flight>;
 }
 
 const streamsByServer = new WeakMap<ServerContext, Map<string, Stream>>();
@@ -194,7 +236,7 @@ function frameOf(r: StreamRow): string {
  */
 export async function streamRows(ctx: ServerContext, socket: WebSocket, after: number | undefined, src: RowSource): Promise<void> {
   let lastId = after ?? 0;
-  let ended = false;
+  let ended = src.finishedAtStart === true;
   let closed = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -233,7 +275,15 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
           // end are then certainly in it.
           let since = wokenAt;
           let finishedNow = ended;
-          if (!finishedNow) {
+          /** The first page, when the query that read the end brought it. */
+          let first: StreamRow[] | undefined;
+          if (!finishedNow && src.rowsAfterAndFinished) {
+            const cursor = lastId;
+            const read = src.rowsAfterAndFinished.bind(src);
+            const f = await stream.shared(`rows+finished|${cursor}`, since, () => read(cursor, PAGE));
+            ({ finished: finishedNow, rows: first } = f.value);
+            since = Math.max(since, f.startedAt);
+          } else if (!finishedNow) {
             const f = await stream.shared(`finished`, since, () => src.finished());
             finishedNow = f.value;
             since = Math.max(since, f.startedAt);
@@ -241,7 +291,8 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
           for (;;) {
             if (closed) return;
             const cursor = lastId;
-            const { value: rows } = await stream.shared(`rows|${cursor}`, since, () => src.rowsAfter(cursor, PAGE));
+            const rows = first ?? (await stream.shared(`rows|${cursor}`, since, () => src.rowsAfter(cursor, PAGE))).value;
+            first = undefined;
             if (closed) return;
             // Every frame of the page is handed to the socket before anything is awaited, and only rows after the
             // cursor (local rows may have moved it while the query ran).

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 
-import { getProvisionerJobLogs, type ProvisionerJobRow } from '../../db/queries/provisionerJobs.js';
+import { getProvisionerJobLogs } from '../../db/queries/provisionerJobs.js';
 import type { ProvisionerJobLog } from '../../sdk/types/provisionerJobs.js';
 import type { ValidationError } from '../../sdk/types/response.js';
 import { holdFollowSlot } from '../http/streamCaps.js';
@@ -13,9 +13,15 @@ import { provisionerJobLogSchema } from '../schemas/provisionerJobs.js';
 
 import { followJobLogs } from './follower.js';
 
+/** The job whose logs a request reads: a job row, or the few columns a route read with its access check. */
+export interface JobLogsTarget {
+  id: string;
+  completed_at: Date | null;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    logsRequest?: { job: ProvisionerJobRow; after?: number; before?: number; follow: boolean; text: boolean };
+    logsRequest?: { job: JobLogsTarget; after?: number; before?: number; follow: boolean; text: boolean };
   }
 }
 
@@ -46,7 +52,7 @@ export function formatLogLine(l: ProvisionerJobLog): string {
  * `before`/`after` log-id bounds, or with `?follow` a WebSocket stream (see follower.ts).
  * Spread into a route: `app.route({ method: 'GET', url, onRequest: auth, ...jobLogsRoute(ctx, loadJob) })`.
  */
-export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) => Promise<ProvisionerJobRow>) {
+export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) => Promise<JobLogsTarget>) {
   return {
     schema: { response: { 200: arr(provisionerJobLogSchema), ...errorResponses } },
     preHandler: async (req: FastifyRequest) => {
@@ -80,7 +86,7 @@ export function jobLogsRoute(ctx: ServerContext, loadJob: (req: FastifyRequest) 
         return;
       }
       if (!holdFollowSlot(ctx, req.subject?.userId, socket)) return;
-      void followJobLogs(ctx, socket, r.job.id, r.after);
+      void followJobLogs(ctx, socket, r.job, r.after);
     },
   };
 }

@@ -6,7 +6,7 @@ import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
 import { getBuildViewByID, listBuildViews, type BuildView } from '../../db/queries/views.js';
-import { getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
+import { getBuildLogsTarget, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { createPlainBuild, getBuildSource } from '../../db/queries/buildCreation.js';
 import { workspaceChannel } from '../../jobs/channels.js';
@@ -101,11 +101,14 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
     },
   );
 
+  // One statement: the build's job and its workspace's owner (as readableBuild decides, without reading whole rows).
   const buildLogs = jobLogsRoute(ctx, async (req) => {
-    const { build } = await readableBuild(ctx, subjectOf(req), (req as FastifyRequest<{ Params: { workspacebuild: string } }>).params.workspacebuild);
-    const job = await getProvisionerJobByID(ctx.pool, build.job_id);
-    if (!job) throw errors.internal('Internal error fetching provisioner job.');
-    return job;
+    const t = await getBuildLogsTarget(ctx.pool, (req as FastifyRequest<{ Params: { workspacebuild: string } }>).params.workspacebuild);
+    if (!t) throw errors.resourceNotFound();
+    if (t.workspace_owner_id === null) throw errors.internal('No workspace exists for this job.');
+    if (!authz.canReadWorkspace(subjectOf(req), { owner_id: t.workspace_owner_id })) throw errors.resourceNotFound();
+    if (!t.job_found) throw errors.internal('Internal error fetching provisioner job.');
+    return { id: t.job_id, completed_at: t.job_completed_at };
   });
   app.route({
     method: 'GET',

@@ -155,6 +155,22 @@ export async function getProvisionerJobLogs(
 }
 
 /**
+ * The job's log lines after `after` (at most `limit`) and whether the job has completed, read in ONE statement, so from
+ * one snapshot: a job's lines are all committed before its completion is, so when this says completed, every line is
+ * in this answer or before `after`. A follower's catch-up (src/api/provisionerJobs/follower.ts).
+ */
+export async function getProvisionerJobLogsAndEnd(db: Queryable, jobId: string, after: number, limit: number): Promise<{ completed: boolean; rows: ProvisionerJobLogRow[] }> {
+  const { rows } = await db.query<{ completed: boolean | null } & { [K in keyof ProvisionerJobLogRow]: ProvisionerJobLogRow[K] | null }>(
+    `SELECT (SELECT completed_at IS NOT NULL FROM provisioner_jobs WHERE id = $1) AS completed,
+       l.id, l.job_id, l.created_at, l.source, l.level, l.stage, l.output
+     FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT * FROM provisioner_job_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3) AS l ON true`,
+    [jobId, after, limit],
+  );
+  return { completed: rows[0]?.completed === true, rows: rows.filter((r) => r.id !== null) as ProvisionerJobLogRow[] };
+}
+
+/**
  * Marks a job canceled. A job no daemon has taken is completed at the same instant (it goes straight to `canceled`);
  * a running one only gets `canceled_at`, and its daemon finishes it.
  */

@@ -66,3 +66,27 @@ export interface InsertWorkspaceBuildParams {
 export async function updateWorkspaceBuildDeadline(db: Queryable, id: string, deadline: Date, now: Date): Promise<void> {
   await db.query('UPDATE workspace_builds SET deadline = $2, updated_at = $3 WHERE id = $1', [id, deadline, now]);
 }
+
+/** What a build's logs endpoint needs (`getBuildLogsTarget`); null columns where a row the build points at is missing. */
+export interface BuildLogsTarget {
+  job_id: string;
+  workspace_owner_id: string | null;
+  job_found: boolean;
+  job_completed_at: Date | null;
+}
+
+/**
+ * A build's job, whether it has completed, and its workspace's owner (readability), in ONE statement: a follower of a
+ * build's logs costs this and its stream's shared queries, and 100 followers may join at once.
+ */
+export async function getBuildLogsTarget(db: Queryable, buildId: string): Promise<BuildLogsTarget | undefined> {
+  const { rows } = await db.query<BuildLogsTarget>(
+    `SELECT b.job_id, w.owner_id AS workspace_owner_id, j.id IS NOT NULL AS job_found, j.completed_at AS job_completed_at
+     FROM workspace_builds b
+       LEFT JOIN workspaces w ON w.id = b.workspace_id
+       LEFT JOIN provisioner_jobs j ON j.id = b.job_id
+     WHERE b.id = $1`,
+    [buildId],
+  );
+  return rows[0];
+}
