@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import { defaultLoginLimits, type LoginLimits } from './auth/loginLimiter.js';
 import { defaultStreamLimits, type StreamLimits } from './http/streamCaps.js';
 import type { Logger } from '../lib/logger.js';
-import type { Pool } from '../db/pool.js';
+import type { Pool, Queryable } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
 import { PTY_DEFAULTS } from '../sdk/tunnel/pty.js';
 
@@ -91,6 +91,8 @@ export const defaultServerOptions: ServerOptions = {
 /** Everything a route needs, passed explicitly: no globals. */
 export interface ServerContext {
   pool: Pool;
+  /** Jobs' log batches, pipelined (src/db/pipeline.ts, src/jobs/update.ts). */
+  logPipelines?: readonly Queryable[];
   pubsub: Pubsub;
   logger: Logger;
   clock: Clock;

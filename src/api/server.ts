@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embeddedPost
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { PgPubsub } from '../db/pubsub.js';
+import { PipelinedConnection } from '../db/pipeline.js';
 
 import { listenAgentSocket, type AgentSocket } from './agentSocket.js';
 import { AgentTunnels } from './agents/tunnels.js';
@@ -58,6 +59,12 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
+/**
+ * Pipelined connections for jobs' log batches (each job on one of them): a streaming job's next batch waits in
+ * PostgreSQL, not here, while the previous one commits. Two, so two jobs streaming at once do not queue behind each other.
+ */
+const LOG_PIPELINES = 2;
+
 /** Starts the database, migrates it, and serves the API. Daemons are wired by the caller (see the server command). */
 export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
   const { logger } = cfg;
@@ -70,6 +77,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
   let pool: Pool | undefined;
   let enginePool: Pool | undefined;
   let pubsub: PgPubsub | undefined;
+  let logPipelines: PipelinedConnection[] = [];
   try {
     pool = createPool(url, { max: cfg.poolSize ?? 20, applicationName: 'kiln', genericPlans: true });
     enginePool = createPool(url, { max: cfg.enginePoolSize ?? 5, applicationName: 'kiln-engine' });
@@ -79,7 +87,8 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const { host, port } = splitAddress(cfg.address);
     const listenPort = port;
     const options: ServerOptions = { ...defaultServerOptions, ...cfg.options };
-    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels() };
+    logPipelines = Array.from({ length: LOG_PIPELINES }, () => new PipelinedConnection(url as string));
+    const ctx: ServerContext = { pool, pubsub, logger, clock: cfg.clock ?? systemClock, options, tunnels: new AgentTunnels(), logPipelines };
     const engineCtx: ServerContext = { ...ctx, pool: enginePool };
     const app = await buildApp(ctx);
     await app.listen({ host, port: listenPort });
@@ -99,6 +108,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     const p = pool;
     const ep = enginePool;
     const ps = pubsub;
+    const pipes = logPipelines;
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -113,6 +123,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
           await agentSocket?.close();
           await app.close();
           await ps.close();
+          await Promise.all(pipes.map((c) => c.end()));
           await p.end();
           await ep.end();
           await postgres?.stop();
@@ -120,6 +131,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<ApiServer> {
     };
   } catch (e) {
     await pubsub?.close().catch(() => {});
+    await Promise.all(logPipelines.map((c) => c.end()));
     await pool?.end().catch(() => {});
     await enginePool?.end().catch(() => {});
     await postgres?.stop().catch(() => {});

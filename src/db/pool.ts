@@ -110,12 +110,12 @@ export function onWrite(listener: WriteListener): () => void {
   return () => writeListeners.delete(listener);
 }
 
-function announceWrites(statements: readonly string[]): void {
+export function announceWrites(statements: readonly string[]): void {
   for (const l of writeListeners) l(statements);
 }
 
 /** A statement's SQL text ('' when it cannot be told: listeners must then assume it wrote anything). */
-function statementText(q: unknown): string {
+export function statementText(q: unknown): string {
   const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
   return typeof text === 'string' ? text : '';
 }
@@ -124,7 +124,7 @@ function statementText(q: unknown): string {
 const readOnlyTexts = new Map<string, boolean>();
 
 /** A statement that cannot write: a SELECT (or WITH … SELECT) without a data-changing clause or function. */
-function isReadOnly(q: unknown): boolean {
+export function isReadOnly(q: unknown): boolean {
   const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null ? (q as { text?: unknown }).text : undefined;
   if (typeof text !== 'string') return false;
   let known = readOnlyTexts.get(text);

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Pool, Queryable } from '../db/pool.js';
 import type { Pubsub } from '../db/pubsub.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
@@ -9,6 +9,11 @@ import { jobLogsChannel, workspaceChannel, type LogsNotification } from './chann
 /** What the queue needs; the server's context satisfies it. Timestamps come from `clock`, so tests can move time. */
 export interface JobsContext {
   pool: Pool;
+  /**
+   * Connections in pipeline mode for jobs' log batches (src/jobs/update.ts), a job always on the same one; without
+   * them every batch goes through the pool and waits for the answer to the one before.
+   */
+  logPipelines?: readonly Queryable[];
   pubsub: Pubsub;
   logger: Logger;
   clock: Clock;

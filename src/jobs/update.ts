@@ -1,4 +1,4 @@
-import { inTx } from '../db/pool.js';
+import { inTx, type Queryable } from '../db/pool.js';
 import { completeBuildJobWithLines, type CompleteBuildJobParams, type CompletedBuild } from '../db/queries/jobEnd.js';
 import { getProvisionerJobByID, getProvisionerJobForUpdate, touchProvisionerJob, updateProvisionerJobLogUsage, type AcquiredJobRow, type JobLogUsage, type ProvisionerJobRow } from '../db/queries/provisionerJobs.js';
 import { encodeLines, insertProvisionerJobLogsIfBudget, insertProvisionerJobLogsWithUsage, type ExpectedLogBudget, type NewJobLog } from '../db/queries/provisionerJobLogs.js';
@@ -24,22 +24,41 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
   }
   // A pipelined daemon (ProvisionerDaemonClient.updatesInFlight) sends this update while its previous one may still
   // be running here. This one's lines are capped and encoded now, while that one's insert runs; its statement goes
-  // only once that one is done (`prior`: true when its lines are stored), so the lines keep their order.
+  // only once that one is done (`prior.done`: true when its lines are stored), so the lines keep their order. Or,
+  // when that one's statement went on the job's pipelined connection, at once behind it (`prior.plan`).
   const prior = tails(ctx).get(req.job_id);
   const early = prior ? prepareEarly(ctx, req) : undefined;
-  let settle!: (ok: boolean) => void;
-  const mine = new Promise<boolean>((resolve) => (settle = resolve));
+  const mine = newTail();
   tails(ctx).set(req.job_id, mine);
   let result: UpdateOutcome;
+  const failedBefore = () => new Error(`the previous log update of job ${req.job_id} failed; this one must follow it`);
   try {
-    // If it failed, so does this one (a transient error): the daemon sends both again, in order.
-    if (prior && !(await prior)) throw new Error(`the previous log update of job ${req.job_id} failed; this one must follow it`);
-    result = (await updateWithRememberedBudget(ctx, workerId, req, now, early)) ?? (await updateUnderLock(ctx, workerId, req, now, early));
-    settle(true);
+    // Whether the previous one's statement went on the pipeline is known once it has been written.
+    if (prior && early) await prior.written;
+    const ahead = prior && early ? prior.plan : undefined;
+    if (prior && ahead) {
+      // Applies only if the previous one did (it expects the budget that one leaves, and that one adds to it), so the
+      // lines keep their order whatever happens to it; when it did not, the previous one's outcome decides.
+      // It settles only after the previous one: a later update must never find this one done while that one runs.
+      const piped = await updateWithRememberedBudget(ctx, workerId, req, now, mine, early, ahead).then(
+        (r) => ({ r }),
+        (e: unknown) => ({ e }),
+      );
+      const priorOk = await prior.done;
+      if ('e' in piped) throw piped.e;
+      if (!priorOk && !piped.r) throw failedBefore();
+      result = piped.r ?? (await updateUnderLock(ctx, workerId, req, now, early));
+    } else {
+      // If it failed, so does this one (a transient error): the daemon sends both again, in order.
+      if (prior && !(await prior.done)) throw failedBefore();
+      result = (await updateWithRememberedBudget(ctx, workerId, req, now, mine, early)) ?? (await updateUnderLock(ctx, workerId, req, now, early));
+    }
+    mine.settle(true);
   } catch (e) {
-    settle(false);
+    mine.settle(false);
     throw e;
   } finally {
+    mine.wrote();
     if (tails(ctx).get(req.job_id) === mine) tails(ctx).delete(req.job_id);
   }
   remember(ctx, req.job_id, { workerId, logsLength: result.usage.logsLength, logSeq: result.usage.logSeq, overflowed: result.usage.logsOverflowed });
@@ -50,13 +69,17 @@ export async function updateJob(ctx: JobsContext, workerId: string, req: UpdateJ
   void publishLogs(ctx, req.job_id, { created_after: result.firstId - 1, last_id: result.lastId, origin: localOrigin(ctx.pubsub) });
   // The ids were returned only if this server had followers then; one who came since is woken by the notification.
   if (result.ids.length > 0 && hasLocalJobLogListeners(ctx.pubsub, req.job_id)) {
-    emitLocalJobLogs(ctx.pubsub, {
+    const batch = {
       jobId: req.job_id,
       prevLastId: result.prevLastId,
       rows: result.lines.map((l, i) => ({
         id: result.ids[i] as number, job_id: req.job_id, created_at: l.createdAt, source: l.source, level: l.level, stage: l.stage, output: l.output,
       })),
-    });
+    };
+    // Written once this update has answered, so a daemon's next update is already on its way to the database while
+    // the frames go out: on one event loop, 100 followers' frames took as long as an insert, and a line every few
+    // milliseconds queued behind the two done in turn. Batches still leave in order (immediates run first in, first out).
+    setImmediate(() => emitLocalJobLogs(ctx.pubsub, batch));
   }
   return { canceled: result.canceled };
 }
@@ -78,8 +101,18 @@ interface UpdateOutcome {
  * it caps the batch without reading the job first, and the statement applies it only if the row still says so
  * (`insertProvisionerJobLogsIfBudget`). Undefined: nothing remembered, or the row changed; the locked path decides.
  */
-async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, req: UpdateJobRequest, now: Date, early?: EarlyBatch): Promise<UpdateOutcome | undefined> {
-  const known = remembered(ctx).get(req.job_id);
+async function updateWithRememberedBudget(
+  ctx: JobsContext,
+  workerId: string,
+  req: UpdateJobRequest,
+  now: Date,
+  /** This update, told when its statement is written, and whether on the pipeline. */
+  self: Tail,
+  early?: EarlyBatch,
+  /** The budget to expect: the one the update in flight leaves (pipelined), or by default the last one stored. */
+  expect?: RememberedBudget,
+): Promise<UpdateOutcome | undefined> {
+  const known = expect ?? remembered(ctx).get(req.job_id);
   if (!known || known.workerId !== workerId || known.overflowed) return undefined;
   const { fresh, maxSeq } = unstored(req.logs, known.logSeq);
   const capped = capWithEarly({ logs_length: known.logsLength, logs_overflowed: false }, fresh, req, early, ctx.options.maxJobLogBytes);
@@ -87,7 +120,15 @@ async function updateWithRememberedBudget(ctx: JobsContext, workerId: string, re
   const usage = { now, logsLength: capped.logsLength, logsOverflowed: capped.overflowed, logSeq: maxSeq };
   // The ids only matter to this server's followers; one who starts following meanwhile is woken by the notification.
   const withIds = hasLocalJobLogListeners(ctx.pubsub, req.job_id);
-  const done = await insertProvisionerJobLogsIfBudget(ctx.pool, req.job_id, known, capped.lines, usage, withIds);
+  // A batch that came while another was running (a daemon streaming lines) goes on the job's pipelined connection;
+  // the next one may then follow it there at once, expecting what this one leaves. Only a batch that adds to the
+  // budget can be expected so: if this one did not apply, the next one's expectation then cannot hold either.
+  const pipe = early ? pipelineOf(ctx, req.job_id) : undefined;
+  const pending = insertProvisionerJobLogsIfBudget(pipe ?? ctx.pool, req.job_id, known, capped.lines, usage, withIds);
+  // Written (the call sends it before its first await).
+  if (pipe && capped.logsLength > known.logsLength && !capped.overflowed) self.plan = { workerId, logsLength: capped.logsLength, logSeq: maxSeq, overflowed: false };
+  self.wrote();
+  const done = await pending;
   if (!done) return undefined;
   return { canceled: done.canceled, firstId: done.firstId, lastId: done.lastId, ids: done.ids, lines: capped.lines, prevLastId: done.prevLastId, usage };
 }
@@ -193,14 +234,44 @@ export function rememberAcquired(ctx: JobsContext, job: ProvisionerJobRow): void
   remember(ctx, job.id, { workerId: job.worker_id, logsLength: job.logs_length, logSeq: job.log_seq ?? 0, overflowed: job.logs_overflowed });
 }
 
-/** Per job, the update running on this server now (the newest): settles true once its lines are stored. */
-const running = new WeakMap<JobsContext, Map<string, Promise<boolean>>>();
+/** An update of a job running on this server. */
+interface Tail {
+  /** Settles true once its lines are stored, false when it failed. */
+  done: Promise<boolean>;
+  settle: (ok: boolean) => void;
+  /** Resolves once its statement was written (or it will write none that a later update could follow). */
+  written: Promise<void>;
+  wrote: () => void;
+  /** Set when its statement went on the job's pipelined connection: the budget it leaves if it applies. */
+  plan?: RememberedBudget;
+}
 
-function tails(ctx: JobsContext): Map<string, Promise<boolean>> {
+function newTail(): Tail {
+  const t = {} as Tail;
+  t.done = new Promise<boolean>((resolve) => (t.settle = resolve));
+  t.written = new Promise<void>((resolve) => (t.wrote = resolve));
+  return t;
+}
+
+/** Per job, the update running on this server now (the newest). */
+const running = new WeakMap<JobsContext, Map<string, Tail>>();
+
+function tails(ctx: JobsContext): Map<string, Tail> {
   let m = running.get(ctx);
   if (!m) running.set(ctx, (m = new Map()));
   return m;
 }
+
+/** The job's pipelined connection: always the same one, so its batches run in the order they were written. */
+function pipelineOf(ctx: JobsContext, jobId: string): Queryable | undefined {
+  const pipes = ctx.logPipelines;
+  if (!pipes || pipes.length === 0) return undefined;
+  let h = 0;
+  for (let i = 0; i < jobId.length; i++) h = (h * 31 + jobId.charCodeAt(i)) | 0;
+  return pipes[Math.abs(h) % pipes.length];
+}
+
+type RememberedBudget = ExpectedLogBudget & { overflowed: boolean };
 
 /** Jobs' log budgets as this server's last update left them; bounded (the oldest leaves first). */
 const MAX_REMEMBERED_JOBS = 10_000;

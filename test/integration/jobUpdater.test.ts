@@ -159,6 +159,51 @@ describe('a daemon job updater against the server', () => {
     assert.deepEqual((await jobLogs(ctx.pool, jobId)).map((l) => l.output).slice(want.length), ['x0', 'x1', 'x2', 'y0', 'y1', 'y2']);
   });
 
+  it("writes a streaming job's next batch on its pipelined connection before the previous one has answered; order holds, and a failed batch takes the ones behind it", async () => {
+    const jobId = await pendingJob();
+    const worker = randomUUID();
+    assert.equal((await acquireJob(ctx, { id: worker, provisioners: ['echo'], tags: { scope: 'organization' } }))?.id, jobId);
+    // The server's own pipelined connections, watched: when each batch's statement is written and when it answers.
+    const events: string[] = [];
+    const pipes = ctx.logPipelines ?? [];
+    assert.ok(pipes.length > 0, 'the server has pipelined connections for log batches');
+    const watched = pipes.map((p) => ({
+      query: (async (config: { values?: unknown[] }) => {
+        const batch = /^\{"([a-z]+)/.exec(String(config.values?.[5]))?.[1] ?? '?';
+        events.push(`write ${batch}`);
+        try {
+          return await p.query(config as never);
+        } finally {
+          events.push(`answer ${batch}`);
+        }
+      }) as unknown as typeof p.query,
+    }));
+    const c = { ...ctx, logPipelines: watched };
+    const batch = (prefix: string, n: number, at = Date.now()) => ({
+      job_id: jobId,
+      logs: Array.from({ length: n }, (_, i) => ({ created_at: at, source: 'provisioner' as const, level: 'info' as const, stage: 's', output: `${prefix}${i}` })),
+    });
+    // Back to back, as the built-in daemons' client sends a streaming job's batches.
+    await Promise.all(['a', 'b', 'c', 'd'].map((p) => updateJob(c, worker, batch(p, 500))));
+    const want = ['a', 'b', 'c', 'd'].flatMap((p) => batch(p, 500).logs.map((l) => l.output));
+    assert.deepEqual((await jobLogs(ctx.pool, jobId)).map((l) => l.output), want);
+    // The first goes alone; the second follows it and opens the pipeline; the third and fourth are written behind it.
+    assert.ok(events.indexOf('write c') >= 0 && events.indexOf('write c') < events.indexOf('answer b'), `c written before b answered: ${events.join(', ')}`);
+    assert.ok(events.indexOf('write d') < events.indexOf('answer c'), `d written before c answered: ${events.join(', ')}`);
+
+    // A pipelined batch PostgreSQL refuses (a time it cannot store) takes the one written behind it with it.
+    events.length = 0;
+    const sent = [updateJob(c, worker, batch('w', 3)), updateJob(c, worker, batch('x', 3)), updateJob(c, worker, batch('y', 3, Number.NaN)), updateJob(c, worker, batch('z', 3))];
+    const outcomes = await Promise.allSettled(sent);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    assert.match(String((outcomes[3] as PromiseRejectedResult).reason), /must follow it/);
+    assert.ok(events.indexOf('write z') < events.indexOf('answer y'), `z was written behind y: ${events.join(', ')}`);
+    assert.deepEqual((await jobLogs(ctx.pool, jobId)).map((l) => l.output).slice(want.length), ['w0', 'w1', 'w2', 'x0', 'x1', 'x2']);
+    // Sent again in order (the daemon does this), both are stored in order.
+    await Promise.all([updateJob(c, worker, batch('y', 3)), updateJob(c, worker, batch('z', 3))]);
+    assert.deepEqual((await jobLogs(ctx.pool, jobId)).map((l) => l.output).slice(want.length + 6), ['y0', 'y1', 'y2', 'z0', 'z1', 'z2']);
+  });
+
   it('stores any text a line may hold exactly, on both insert paths (the batch is encoded as array literals by kiln)', async () => {
     const jobId = await pendingJob();
     const worker = randomUUID();
