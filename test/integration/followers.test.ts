@@ -168,6 +168,36 @@ describe('log followers', () => {
     await completeJob(ctxA, r.worker, { job_id: r.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });
   });
 
+  it("requests for one build's logs that come while its read runs share that read", async () => {
+    const r = await runningBuild();
+    await updateJob(ctxA, r.worker, { job_id: r.jobId, logs: [line('shared')] });
+    const route = '/api/v2/workspacebuilds/:workspacebuild/logs';
+    const before = await routeStatements(a, 'GET', route);
+    // The build's read waits behind this lock, so the requests that follow it find it running.
+    const holder = await ctxA.pool.connect();
+    let answers: Promise<ProvisionerJobLog[]>[] = [];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE');
+      answers = Array.from({ length: 20 }, () => client.workspaceBuildLogs(r.buildId));
+      await waitFor(async () => {
+        const { rows } = await ctxA.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%LEFT JOIN workspaces w%'",
+        );
+        return (rows[0]?.n ?? 0) > 0;
+      }, 'a read of the build waiting');
+      await holder.query('COMMIT');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+    for (const lines of await Promise.all(answers)) assert.deepEqual(lines.map((l) => l.output), ['shared']);
+    // Alone, 20 requests cost 40 statements (the build's read and the lines each).
+    const n = (await routeStatements(a, 'GET', route)) - before;
+    assert.ok(n < 40, `${n} statements for 20 requests`);
+    await completeJob(ctxA, r.worker, { job_id: r.jobId, workspace_build: { state: new Uint8Array(0), resources: [] } });
+  });
+
   it('followers survive a database blip: they resume from their cursor instead of closing with 1011', async () => {
     const r = await runningBuild();
     const beforeA = streamStats(ctxA).followers;

@@ -6,7 +6,7 @@ import { inTx, isUniqueViolation } from '../../db/pool.js';
 import { getProvisionerJobByID } from '../../db/queries/provisionerJobs.js';
 import { getTemplateByID } from '../../db/queries/templates.js';
 import { getBuildViewByID, listBuildViews, type BuildView } from '../../db/queries/views.js';
-import { getBuildLogsTarget, getWorkspaceBuildByNumber, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
+import { getBuildLogsTarget, getWorkspaceBuildByNumber, type BuildLogsTarget, getWorkspaceBuildState, updateWorkspaceBuildState } from '../../db/queries/workspaceBuilds.js';
 import { getWorkspaceByOwnerAndName } from '../../db/queries/workspaces.js';
 import { createPlainBuild, getBuildSource } from '../../db/queries/buildCreation.js';
 import { workspaceChannel } from '../../jobs/channels.js';
@@ -102,8 +102,24 @@ export async function workspaceBuildRoutes(app: FastifyInstance, ctx: ServerCont
   );
 
   // One statement: the build's job and its workspace's owner (as readableBuild decides, without reading whole rows).
+  // Requests for one build that come while its read runs share it: what it reads cannot change (the job, the owner)
+  // or only moves forward (completed), and 100 followers joining at once would otherwise open 100 statements.
+  const targetReads = new Map<string, Promise<BuildLogsTarget | undefined>>();
+  const readTarget = (id: string) => {
+    let read = targetReads.get(id);
+    if (!read) {
+      read = getBuildLogsTarget(ctx.pool, id);
+      const pending = read;
+      const done = () => {
+        if (targetReads.get(id) === pending) targetReads.delete(id);
+      };
+      pending.then(done, done);
+      targetReads.set(id, pending);
+    }
+    return read;
+  };
   const buildLogs = jobLogsRoute(ctx, async (req) => {
-    const t = await getBuildLogsTarget(ctx.pool, (req as FastifyRequest<{ Params: { workspacebuild: string } }>).params.workspacebuild);
+    const t = await readTarget((req as FastifyRequest<{ Params: { workspacebuild: string } }>).params.workspacebuild);
     if (!t) throw errors.resourceNotFound();
     if (t.workspace_owner_id === null) throw errors.internal('No workspace exists for this job.');
     if (!authz.canReadWorkspace(subjectOf(req), { owner_id: t.workspace_owner_id })) throw errors.resourceNotFound();
