@@ -44,16 +44,24 @@ export interface RowSource {
   /** Known finished when the follow started (a job that completed stays completed): no query needed to learn it. */
   finishedAtStart?: boolean;
   /** Reads a notification: whether it says the stream ended, and the newest id it announces (saves queries). */
-  readNotification?(payload: string): { ended?: boolean; lastId?: number; local?: boolean };
+  readNotification?(payload: string): NotificationInfo;
   /** Subscribes to rows this server inserts (see LocalBatch); returns the unsubscribe. */
   local?(deliver: (batch: LocalBatch) => void): () => void;
+}
+
+/** What a notification says (`RowSource.readNotification`); empty when it says nothing but "look again". */
+export interface NotificationInfo {
+  ended?: boolean;
+  lastId?: number;
+  local?: boolean;
 }
 
 /** What a stream asks of each of its followers. */
 interface Follower {
   /** Something may have changed at `at` (performance.now()): queries that started before it cannot answer. */
   wake(at: number): void;
-  notified(payload: string, at: number): void;
+  /** A notification on the channel, read once for all followers (`RowSource.readNotification`). */
+  notified(n: NotificationInfo, at: number): void;
   offer(batch: LocalBatch, frames: string[]): void;
 }
 
@@ -97,7 +105,10 @@ class Stream {
       .subscribe(this.src.channel, {
         message: (payload) => {
           const at = performance.now();
-          for (const f of [...this.followers]) f.notified(payload, at);
+          // Read once, not once per follower: 100 followers of a build that logs a line every few ms parsed each
+          // notification 100 times.
+          const n = this.src.readNotification?.(payload) ?? {};
+          for (const f of [...this.followers]) f.notified(n, at);
         },
         reset: wakeAll,
       })
@@ -345,8 +356,7 @@ export async function streamRows(ctx: ServerContext, socket: WebSocket, after: n
       wokenAt = at;
       void drain();
     },
-    notified(payload, at) {
-      const n = src.readNotification?.(payload) ?? {};
+    notified(n, at) {
       if (n.ended) ended = true;
       // Lines this follower already sent, or that this server inserted (they come from memory), need no query. If the
       // memory path ever missed a batch, the next batch's gap check or the backstop finds it.
