@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Pool } from 'pg';
 
 import { mutateTags } from '../../src/jobs/enqueue.js';
+import { KilnClient } from '../../src/sdk/client.js';
 import type { WorkspaceBuild } from '../../src/sdk/types/workspaceBuilds.js';
 import { expectApiError } from '../harness/expect.js';
 import { startTestServer, type TestServer, type TestUser } from '../harness/server.js';
@@ -24,8 +25,16 @@ describe('plain build creation in one statement', () => {
   let other: TestUser;
   let templateAdmin: TestUser;
   let org: string;
+  /**
+   * A second server on the same database, with no daemon, through which the POSTs whose statements are counted go: the
+   * count includes the notification statement a request starts, and a batch of another publisher's notifications sent
+   * in the same flush would count for the request too. Here the only other publisher, the first server's daemon (it
+   * takes the new build's job at once), publishes through its own server.
+   */
+  let counting: TestServer;
   before(async () => {
     srv = await startTestServer({ provisionerDaemons: 1 });
+    counting = await startTestServer({ provisionerDaemons: 0, database: srv.db });
     pool = srv.server.api.ctx.pool;
     owner = await srv.createFirstUser();
     org = owner.organizationId;
@@ -33,7 +42,10 @@ describe('plain build creation in one statement', () => {
     other = await srv.createUser(owner.client);
     templateAdmin = await srv.createUser(owner.client, ['template-admin']);
   });
-  after(async () => srv.close());
+  after(async () => {
+    await counting.close();
+    await srv.close();
+  });
 
   /** A member's workspace of a fresh echo template, its first build finished. */
   async function membersWorkspace() {
@@ -43,8 +55,14 @@ describe('plain build creation in one statement', () => {
     return { template, version, ws };
   }
 
-  /** Statements the server counted for POST builds so far. */
-  const postStatements = () => routeStatements(srv, 'POST', '/api/v2/workspaces/:workspace/builds');
+  /** Statements the counting server counted for POST builds so far. */
+  const postStatements = () => routeStatements(counting, 'POST', '/api/v2/workspaces/:workspace/builds');
+  /** The user's client, on the counting server, its API key already read there (a first request reads it once). */
+  const onCounting = async (u: TestUser) => {
+    const c = new KilnClient(counting.url, { token: u.client.token });
+    await c.me();
+    return c;
+  };
 
   const jobOf = async (b: WorkspaceBuild) =>
     (await pool.query('SELECT provisioner, file_id, tags, organization_id, initiator_id, input, type FROM provisioner_jobs WHERE id = $1', [b.job.id])).rows[0];
@@ -59,8 +77,9 @@ describe('plain build creation in one statement', () => {
     for (const [n, tags] of [[2, { scope: 'user', owner: templateAdmin.userId, region: 'eu' }], [3, { scope: 'organization', owner: 'x', region: 'eu' }]] as const) {
       await pool.query('UPDATE provisioner_jobs SET tags = $2 WHERE id = $1', [version.job.id, JSON.stringify(tags)]);
       // A site owner builds the member's workspace: the initiator is the owner, the tags follow the workspace's owner.
+      const ownerThere = await onCounting(owner);
       const counted = await postStatements();
-      const b = await owner.client.createWorkspaceBuild(ws.id, { transition: 'stop', dry_run: n === 3 });
+      const b = await ownerThere.createWorkspaceBuild(ws.id, { transition: 'stop', dry_run: n === 3 });
       // One statement, and the notification statement announcing it: the plain path was taken.
       assert.equal((await postStatements()) - counted, 2);
       assert.equal(b.build_number, n);
@@ -134,8 +153,9 @@ describe('plain build creation in one statement', () => {
     );
     const ws = await createWorkspace(member.client, org, template.id);
     await waitForBuild(member.client, ws.latest_build.id);
+    const memberThere = await onCounting(member);
     const counted = await postStatements();
-    const b = await member.client.createWorkspaceBuild(ws.id, { transition: 'start', template_version_id: v2.id, rich_parameter_values: [{ name: 'region', value: 'us' }] });
+    const b = await memberThere.createWorkspaceBuild(ws.id, { transition: 'start', template_version_id: v2.id, rich_parameter_values: [{ name: 'region', value: 'us' }] });
     // The one statement found a declared parameter and inserted nothing; the values' resolution and the insert followed.
     assert.equal((await postStatements()) - counted, 3);
     assert.deepEqual(await member.client.workspaceBuildParameters(b.id), [{ name: 'region', value: 'us' }]);
